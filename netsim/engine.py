@@ -1,0 +1,276 @@
+"""`Simulation`: wires a validated scenario into a SimPy run and records it to a folder.
+
+Long-lived actors only: one channel tick process (mobility, attachment, fading, arrivals,
+radio transfers, sampling). Tasks move by callbacks (entities/tasks.py). Everything random
+draws from its own stream of one root seed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+from netsim.entities.servers import ComputeServer
+from netsim.entities.tasks import DeviceState, TaskFlow
+from netsim.network.channel import Channel
+from netsim.network.links import Link
+from netsim.network.mobility import build_mobility
+from netsim.network.radio import RadioPool
+from netsim.network.topology import CLOUD, build_network
+from netsim.record.recorder import RunRecorder
+from netsim.rng import stream
+from netsim.scenario.loader import LoadedScenario
+from netsim.workload.arrivals import build_arrivals
+from netsim.workload.profiles import load_profile, resolve_profile_path
+
+Progress = Callable[[float, float], None]  # (simulated time reached, horizon)
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    manifest: dict[str, Any]
+
+
+def _db_to_linear(db: np.ndarray | float) -> np.ndarray:
+    return np.power(10.0, np.asarray(db, dtype=float) / 10.0)
+
+
+class Simulation:
+    """One run of one scenario with one seed."""
+
+    def __init__(self, loaded: LoadedScenario, out_dir: str | Path, seed: int | None = None,
+                 progress: Progress | None = None):
+        self.scenario = scn = loaded.scenario
+        self.seed = scn.seed if seed is None else seed
+        self.out_dir = Path(out_dir)
+        self.progress = progress
+        self.env = simpy.Environment()
+        self.network = net = build_network(scn, self.seed)
+        self.profile = load_profile(resolve_profile_path(scn.workload.model, loaded.base_dir))
+        dev, bss = net.devices, net.base_stations
+        self.n_devices, self.n_bs = len(dev.names), len(bss.ids)
+        self.tick_s = scn.channel.tick_s
+        self.horizon_s = scn.horizon_s
+
+        # compute and wired links, named after the graph's edges
+        self.cloud = ComputeServer(CLOUD, scn.cloud.cores, scn.cloud.core_flops)
+        edge = {s.id: ComputeServer(s.id, s.cores, s.core_flops) for s in scn.edge_servers}
+        self.servers = [*edge.values(), self.cloud]
+        self.bs_links = [Link(f"{b}-{bss.server[i]}", **net.graph.edges[b, bss.server[i]])
+                         for i, b in enumerate(bss.ids)]
+        self.cloud_links = {s.id: (Link(f"{s.id}-{CLOUD}", **net.graph.edges[s.id, CLOUD]),
+                                   s.cloud_offload_wait_s)
+                            for s in scn.edge_servers}
+        edge_cloud = {k: v for k, v in self.cloud_links.items() if v[1] is not None}
+
+        # radio: channel, mobility, attachment
+        self.channel = Channel(scn.channel, bss.xy, bss.height_m, bss.carrier_ghz, dev.height_m,
+                               stream(self.seed, "channel"))
+        self.mobility = [build_mobility(g.mobility, idx, (scn.area.width_m, scn.area.height_m),
+                                        stream(self.seed, f"mobility/{g.group}"))
+                         for g, idx in zip(scn.devices, net.group_index)]
+        self.any_mobile = any(m.moves for m in self.mobility)
+        self.xy = dev.xy.copy()
+        self._xy_at_check = self.xy.copy()
+        self.bs_of = np.argmin(self.channel.loss_matrix_db(self.xy), axis=1)
+        self.handovers = 0
+        self._serving_loss_db = self.channel.serving_loss_db(self.xy, self.bs_of)
+        self._up_gain = _db_to_linear(dev.tx_power_dbm + dev.antenna_gain_dbi)  # mW
+        self._dl_gain = _db_to_linear(dev.antenna_gain_dbi)
+        self._bs_gain = _db_to_linear(bss.antenna_gain_dbi)
+        self._bs_tx = _db_to_linear(bss.tx_power_dbm)  # mW
+        self.rx_up_mw = np.zeros(self.n_devices)
+        self.rx_dl_mw = np.zeros(self.n_devices)
+
+        # workload
+        self.arrivals = [build_arrivals(g.arrivals, idx, stream(self.seed, f"arrivals/{g.group}"),
+                                        loaded.base_dir)
+                         for g, idx in zip(scn.devices, net.group_index)]
+        self._scale_rng = stream(self.seed, "workload/flops_scale")
+        self.devices = DeviceState(dev.compute_flops, dev.energy_per_flop_j, dev.battery_j,
+                                   dev.tx_power_dbm, dev.split_layer)
+
+        self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows)
+        wl = scn.workload
+        self.flow = TaskFlow(
+            self.env, self.profile, self.devices, self.bs_of, bss.ids, self.bs_links,
+            [self.cloud if s == CLOUD else edge[s] for s in bss.server], edge_cloud, self.cloud,
+            wl.deadline_s, wl.drop_late, wl.input_bytes or self.profile.input_bytes,
+            wl.result_bytes or self.profile.result_bytes, self.recorder.tasks.append)
+        self.uplink = RadioPool(self.n_devices, bss.bandwidth_hz, self.tick_s,
+                                self.channel.rate_bps, self.flow.uplink_done)
+        self.downlink = RadioPool(self.n_devices, bss.downlink_bandwidth_hz, self.tick_s,
+                                  self.channel.rate_bps, self.flow.downlink_done)
+        self.flow.uplink, self.flow.downlink = self.uplink, self.downlink
+
+        self._last_move_t = 0.0
+        self._next_check = scn.channel.handover_check_s
+        self._sample = {"servers": 0.0, "devices": 0.0}
+        self._link_marks: dict[str, Any] = {}
+        self._server_marks = {s.name: (s.flops_done, s.tasks_admitted) for s in self.servers}
+
+    # ------------------------------------------------------------------ the tick
+
+    def _tick_process(self):
+        k = 0
+        report_every = max(1, int(math.ceil(self.horizon_s / self.tick_s / 200)))
+        while True:
+            t0 = self.env.now
+            t1 = min((k + 1) * self.tick_s, self.horizon_s)
+            if t1 <= t0:
+                return
+            self._tick(k, t0, t1)
+            if self.progress is not None and k % report_every == 0:
+                self.progress(t0, self.horizon_s)
+            yield self.env.timeout(t1 - t0)
+            k += 1
+
+    def _tick(self, k: int, t0: float, t1: float) -> None:
+        dt = t0 - self._last_move_t
+        if dt > 0:
+            for model in self.mobility:
+                model.step(self.xy, dt)
+            self.channel.step_fading(dt)
+            self._last_move_t = t0
+        if t0 >= self._next_check:
+            self._check_attachment()
+            self._next_check += self.scenario.channel.handover_check_s
+        elif self.any_mobile and dt > 0:
+            self._serving_loss_db = self.channel.serving_loss_db(self.xy, self.bs_of)
+        path_gain = _db_to_linear(-self._serving_loss_db) * self.channel.fading_power()
+        bs_gain = self._bs_gain[self.bs_of]
+        np.multiply(self._up_gain * bs_gain, path_gain, out=self.rx_up_mw)
+        np.multiply(self._bs_tx[self.bs_of] * bs_gain * self._dl_gain, path_gain, out=self.rx_dl_mw)
+
+        times, devs = self._draw_arrivals(t0, t1)
+        if len(times):
+            scale = self.scenario.workload.flops_scale.sample(self._scale_rng, len(times))
+            self.flow.arrive(times, devs, scale)
+        self.uplink.advance(k, t0, t1, self.rx_up_mw, self.bs_of)
+        self.downlink.advance(k, t0, t1, self.rx_dl_mw, self.bs_of)
+        self._maybe_sample(t0)
+
+    def _draw_arrivals(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+        drawn = [process.draw(t0, t1) for process in self.arrivals]
+        if len(drawn) == 1:
+            return drawn[0]
+        return np.concatenate([d[0] for d in drawn]), np.concatenate([d[1] for d in drawn])
+
+    def _check_attachment(self) -> None:
+        """Re-attach devices to the strongest base station, with hysteresis."""
+        moved = np.hypot(*(self.xy - self._xy_at_check).T)
+        self._xy_at_check = self.xy.copy()
+        self.channel.decorrelate_shadowing(moved)
+        loss = self.channel.loss_matrix_db(self.xy)
+        best = np.argmin(loss, axis=1)
+        rows = np.arange(self.n_devices)
+        switch = loss[rows, best] < loss[rows, self.bs_of] - self.scenario.channel.handover_margin_db
+        self.handovers += int(switch.sum())
+        self.bs_of[switch] = best[switch]  # in place: the task flow shares this array
+        self._serving_loss_db = loss[rows, self.bs_of]
+
+    # ------------------------------------------------------------------ sampling
+
+    def _maybe_sample(self, t: float, final: bool = False) -> None:
+        rec = self.scenario.record
+        if final or t >= self._sample["servers"] + rec.sample_s:
+            self._sample_servers_links(self._sample["servers"], t)
+            self._sample["servers"] = t
+        if final or t >= self._sample["devices"] + rec.device_sample_s or t == 0.0:
+            self._sample_devices(t)
+            self._sample["devices"] = t
+
+    def _sample_servers_links(self, t0: float, t1: float) -> None:
+        window = t1 - t0
+        if window <= 0:
+            return
+        for server in self.servers:
+            busy, queue = server.window_stats(t0, t1)
+            flops0, tasks0 = self._server_marks[server.name]
+            self.recorder.servers.append((t1, server.name, server.cores, queue, busy,
+                                          server.flops_done - flops0,
+                                          server.tasks_admitted - tasks0))
+            self._server_marks[server.name] = (server.flops_done, server.tasks_admitted)
+        ids = self.network.base_stations.ids
+        for kind, pool in (("radio_up", self.uplink), ("radio_down", self.downlink)):
+            marks = np.stack([pool.bits_sent, pool.tx_s, pool.busy_hz_s])
+            before = self._link_marks.get(kind, np.zeros_like(marks))
+            delta = (marks - before) / window
+            self._link_marks[kind] = marks.copy()
+            for b, name in enumerate(ids):
+                self.recorder.links.append((t1, f"{name}:{kind}", kind, pool.bandwidth_hz[b],
+                                            math.nan, delta[0, b], delta[1, b],
+                                            min(1.0, delta[2, b] / pool.bandwidth_hz[b])))
+        wired = [*self.bs_links, *(link for link, _ in self.cloud_links.values())]
+        for link in wired:
+            for direction, kind in ((0, "wired_up"), (1, "wired_down")):
+                key = f"{link.name}:{kind}"
+                bits, busy = link.bits_sent[direction], link.busy_s[direction]
+                bits0, busy0 = self._link_marks.get(key, (0.0, 0.0))
+                self._link_marks[key] = (bits, busy)
+                self.recorder.links.append((t1, key, kind, math.nan, link.rate_bps,
+                                            (bits - bits0) / window, math.nan,
+                                            min(1.0, (busy - busy0) / window)))
+
+    def _sample_devices(self, t: float) -> None:
+        dev, bss = self.network.devices, self.network.base_stations
+        with np.errstate(divide="ignore"):
+            rx_dbm = 10.0 * np.log10(self.rx_up_mw)
+        full_band = bss.bandwidth_hz[self.bs_of]
+        se = self.channel.rate_bps(self.rx_up_mw, full_band) / full_band
+        transmitting = self.uplink.in_progress
+        rate = np.where(transmitting, self.uplink.rate_bps, 0.0)
+        queue = [len(q) for q in self.uplink.queues]
+        groups = self.network.group_names
+        state = self.devices
+        rows = zip(
+            range(self.n_devices), (groups[g] for g in dev.group.tolist()),
+            self.xy[:, 0].tolist(), self.xy[:, 1].tolist(),
+            (bss.ids[b] for b in self.bs_of.tolist()), rx_dbm.tolist(), se.tolist(),
+            rate.tolist(), state.split_layer.tolist(), state.battery_j.tolist(),
+            state.energy_used_j.tolist(), state.local_flops.tolist(), queue)
+        self.recorder.devices.extend([(t, *row) for row in rows])
+
+    # ------------------------------------------------------------------ running
+
+    def counts(self) -> dict[str, int]:
+        counts = dict(self.flow.counts)
+        counts["in_flight"] = len(self.flow.live)
+        counts["handovers"] = self.handovers
+        return counts
+
+    def run(self) -> RunResult:
+        """Run to the horizon; on Ctrl-C or an error, leave a readable, labelled partial run."""
+        wall0 = time.perf_counter()
+        self.recorder.start()
+        status, error = "complete", None
+        self.env.process(self._tick_process())
+        try:
+            self.env.run(until=self.horizon_s)
+        except KeyboardInterrupt:
+            status = "interrupted"
+        except BaseException as exc:
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            if self.progress is not None:
+                self.progress(self.env.now, self.horizon_s)
+            self._maybe_sample(self.env.now, final=True)
+            self.recorder.tasks.extend(self.flow.in_flight_rows())
+            manifest = self.recorder.finish(status, self.counts(), self.env.now,
+                                            time.perf_counter() - wall0, error)
+        return RunResult(self.out_dir, manifest)
+
+
+def run(loaded: LoadedScenario, out_dir: str | Path, seed: int | None = None,
+        progress: Progress | None = None) -> RunResult:
+    """Run a scenario once and write its outputs to `out_dir`."""
+    return Simulation(loaded, out_dir, seed, progress).run()

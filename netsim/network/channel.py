@@ -1,0 +1,123 @@
+"""Wireless channel state of every device, updated in place with numpy on each tick.
+
+Received power = tx power + antenna gains - path loss - shadowing + small-scale fading.
+- Path loss: 3GPP 38.901 (see `pathloss`); each device-base-station pair keeps a fixed uniform
+  draw u, and is in LOS while u < P_LOS(d), so LOS changes consistently as devices move.
+- Shadowing: log-normal, one value per pair, decorrelating with distance moved
+  (Gudmundson: rho = exp(-moved / decorrelation distance)).
+- Fading: Rayleigh or Rician, a complex Gauss-Markov process per device with
+  rho = exp(-dt / coherence time), so consecutive ticks are correlated.
+The rate on a share W Hz of a base station's band is W * log2(1 + P_rx / (N0 * W)), capped at
+the scenario's highest spectral efficiency.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from netsim.network.pathloss import SHADOWING_SIGMA_DB, los_probability, path_loss_db
+from netsim.scenario.schema import ChannelSpec
+
+
+def dbm_to_mw(dbm: np.ndarray | float) -> np.ndarray:
+    return np.power(10.0, np.asarray(dbm) / 10.0)
+
+
+class Channel:
+    """Large-scale loss (per device-base-station pair) and fading (per device)."""
+
+    def __init__(
+        self,
+        spec: ChannelSpec,
+        bs_xy: np.ndarray,
+        bs_height_m: np.ndarray,
+        bs_carrier_ghz: np.ndarray,
+        device_height_m: np.ndarray,
+        rng: np.random.Generator,
+    ):
+        self.spec = spec
+        self.bs_xy = bs_xy
+        self.bs_height_m = bs_height_m
+        self.bs_carrier_ghz = bs_carrier_ghz
+        self.device_height_m = device_height_m
+        self.rng = rng
+        n, b = len(device_height_m), len(bs_xy)
+        self._los_draw = rng.random((n, b))
+        self._shadow_z = rng.standard_normal((n, b)) if self._shadowing_on else np.zeros((n, b))
+        self._fading = self._complex_normal(n) if spec.fading != "none" else None
+        k = 10.0 ** (spec.rician_k_db / 10.0)
+        self._rician_los = np.sqrt(k / (k + 1.0)) if spec.fading == "rician" else 0.0
+        self._rician_scatter = np.sqrt(1.0 / (k + 1.0)) if spec.fading == "rician" else 1.0
+        self.noise_mw_per_hz = float(dbm_to_mw(spec.noise_dbm_per_hz + spec.noise_figure_db))
+
+    @property
+    def _shadowing_on(self) -> bool:
+        return self.spec.shadowing_db is None or self.spec.shadowing_db > 0
+
+    def _complex_normal(self, n: int) -> np.ndarray:
+        return (self.rng.standard_normal(n) + 1j * self.rng.standard_normal(n)) / np.sqrt(2.0)
+
+    def _los(self, d2d: np.ndarray, rows: np.ndarray | slice, cols: np.ndarray | slice) -> np.ndarray:
+        if self.spec.los == "los":
+            return np.ones(d2d.shape, dtype=bool)
+        if self.spec.los == "nlos":
+            return np.zeros(d2d.shape, dtype=bool)
+        return self._los_draw[rows, cols] < los_probability(self.spec.path_loss, d2d)
+
+    def _loss_db(self, xy: np.ndarray, rows: np.ndarray | slice, cols: np.ndarray | slice,
+                 bs_xy: np.ndarray, h_bs: np.ndarray, fc: np.ndarray, h_ut: np.ndarray) -> np.ndarray:
+        d2d = np.hypot(xy[..., 0] - bs_xy[..., 0], xy[..., 1] - bs_xy[..., 1])
+        los = self._los(d2d, rows, cols)
+        loss = path_loss_db(self.spec.path_loss, d2d, fc, h_bs, h_ut, los)
+        if self.spec.absorption_db_per_km > 0:
+            loss = loss + self.spec.absorption_db_per_km * d2d / 1000.0
+        if self._shadowing_on:
+            if self.spec.shadowing_db is None:
+                sigma = np.where(los, SHADOWING_SIGMA_DB[(self.spec.path_loss, True)],
+                                 SHADOWING_SIGMA_DB[(self.spec.path_loss, False)])
+            else:
+                sigma = self.spec.shadowing_db
+            loss = loss + sigma * self._shadow_z[rows, cols]
+        return loss
+
+    def loss_matrix_db(self, xy: np.ndarray) -> np.ndarray:
+        """Path loss plus shadowing, dB, of every device (rows) to every base station."""
+        return self._loss_db(xy[:, None, :], slice(None), slice(None), self.bs_xy[None, :, :],
+                             self.bs_height_m[None, :], self.bs_carrier_ghz[None, :],
+                             self.device_height_m[:, None])
+
+    def serving_loss_db(self, xy: np.ndarray, bs: np.ndarray) -> np.ndarray:
+        """Path loss plus shadowing, dB, of every device to its serving base station `bs`."""
+        rows = np.arange(len(xy))
+        return self._loss_db(xy, rows, bs, self.bs_xy[bs], self.bs_height_m[bs],
+                             self.bs_carrier_ghz[bs], self.device_height_m)
+
+    def decorrelate_shadowing(self, moved_m: np.ndarray) -> None:
+        """Advance shadowing after devices moved `moved_m` metres since the last call."""
+        if not self._shadowing_on or not np.any(moved_m > 0):
+            return
+        rho = np.exp(-moved_m / self.spec.shadowing_decorrelation_m)[:, None]
+        fresh = self.rng.standard_normal(self._shadow_z.shape)
+        self._shadow_z = rho * self._shadow_z + np.sqrt(1.0 - rho**2) * fresh
+
+    def step_fading(self, dt_s: float) -> None:
+        """Advance small-scale fading by dt (AR(1) complex Gaussian)."""
+        if self._fading is None:
+            return
+        rho = np.exp(-dt_s / self.spec.coherence_s)
+        innovation = self._complex_normal(len(self._fading))
+        self._fading = rho * self._fading + np.sqrt(1.0 - rho * rho) * innovation
+
+    def fading_power(self) -> np.ndarray | float:
+        """|h|^2 per device (mean 1); 1.0 without fading."""
+        if self._fading is None:
+            return 1.0
+        h = self._rician_los + self._rician_scatter * self._fading
+        return h.real**2 + h.imag**2
+
+    def rate_bps(self, rx_mw: np.ndarray, share_hz: np.ndarray) -> np.ndarray:
+        """Shannon rate on `share_hz` at received power `rx_mw`, capped at the highest MCS."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            snr = rx_mw / (self.noise_mw_per_hz * share_hz)
+            se = np.minimum(np.log2(1.0 + snr), self.spec.max_spectral_efficiency)
+        return np.where(share_hz > 0, share_hz * se, 0.0)

@@ -1,0 +1,320 @@
+"""Loading a scenario: safe YAML, `--set` overrides, schema validation, semantic checks.
+
+Every problem becomes a `ScenarioError` whose lines name the file (and line), the field path
+(`base_stations[2].bandwidth_hz`), the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from netsim.scenario.schema import Scenario, TraceArrivals
+from netsim.workload.profiles import builtin_profiles, load_profile, resolve_profile_path
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+    line: int | None = None
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; `str()` lists every problem, one per line."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]):
+        self.source = source
+        self.problems = list(problems)
+        lines = [f"{source}: invalid scenario ({len(self.problems)} "
+                 f"problem{'s' if len(self.problems) != 1 else ''})"]
+        for problem in self.problems:
+            where = f"{source}:{problem.line}" if problem.line else source
+            lines.append(f"  {where}: {problem.path}: {problem.message}")
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario and the folder its relative paths (traces, profiles) start from."""
+
+    scenario: Scenario
+    base_dir: Path
+
+
+# --------------------------------------------------------------------------- paths
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(text: str) -> list[str | int]:
+    """`devices[0].count` -> ['devices', 0, 'count']."""
+    tokens: list[str | int] = []
+    pos = 0
+    for match in _TOKEN.finditer(text):
+        between = text[pos:match.start()]
+        if between not in ("", "."):
+            raise ValueError(f"cannot parse field path '{text}'")
+        tokens.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        pos = match.end()
+    if not tokens or pos != len(text):
+        raise ValueError(f"cannot parse field path '{text}'")
+    return tokens
+
+
+def format_path(tokens: Iterable[str | int]) -> str:
+    out = ""
+    for token in tokens:
+        out += f"[{token}]" if isinstance(token, int) else (f".{token}" if out else token)
+    return out or "(top level)"
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def apply_overrides(raw: dict, overrides: Sequence[str], source: str) -> dict:
+    """Apply `a.b[0].c=value` overrides (value parsed as YAML) to the raw scenario dict."""
+    for item in overrides:
+        if "=" not in item:
+            raise ScenarioError(source, [Problem(f"--set {item}", "expected KEY=VALUE")])
+        key, _, text = item.partition("=")
+        try:
+            tokens = parse_path(key.strip())
+        except ValueError as err:
+            raise ScenarioError(source, [Problem(f"--set {item}", str(err))]) from None
+        value = yaml.safe_load(text) if text.strip() else None
+        node: Any = raw
+        for depth, token in enumerate(tokens[:-1]):
+            node = _descend(node, token, tokens[: depth + 1], item, source)
+        last = tokens[-1]
+        if isinstance(last, int):
+            if not isinstance(node, list) or last >= len(node):
+                raise ScenarioError(source, [Problem(
+                    format_path(tokens), f"--set {item}: no list entry {last} to set")])
+            node[last] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise ScenarioError(source, [Problem(
+                format_path(tokens), f"--set {item}: parent is not a mapping")])
+    return raw
+
+
+def _descend(node: Any, token: str | int, so_far: list, item: str, source: str) -> Any:
+    if isinstance(token, int):
+        if isinstance(node, list) and token < len(node):
+            return node[token]
+        size = len(node) if isinstance(node, list) else 0
+        raise ScenarioError(source, [Problem(
+            format_path(so_far), f"--set {item}: index {token} out of range (list has {size})")])
+    if not isinstance(node, dict):
+        raise ScenarioError(source, [Problem(
+            format_path(so_far), f"--set {item}: parent is not a mapping")])
+    return node.setdefault(token, {})
+
+
+# --------------------------------------------------------------------------- line numbers
+
+
+def _line_of(root: yaml.Node | None, tokens: Sequence[str | int]) -> int | None:
+    """1-based line of the YAML node at `tokens`, or of its deepest existing parent."""
+    node, line = root, None
+    for token in tokens:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == token), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(token, int):
+            node = node.value[token] if token < len(node.value) else None
+        else:
+            node = None
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _clean_loc(loc: Sequence[str | int], raw: Any) -> list[str | int]:
+    """Drop pydantic's union tags and wrapper names: keep only steps that exist in `raw`."""
+    tokens: list[str | int] = []
+    node = raw
+    for step in loc:
+        if isinstance(step, int) and isinstance(node, list) and step < len(node):
+            node = node[step]
+            tokens.append(step)
+        elif isinstance(step, str) and isinstance(node, dict) and step in node:
+            node = node[step]
+            tokens.append(step)
+    return tokens
+
+
+def _value_at(raw: Any, tokens: Sequence[str | int]) -> Any:
+    node = raw
+    for token in tokens:
+        node = node[token]
+    return node
+
+
+def _pydantic_problems(err: ValidationError, raw: dict, root: yaml.Node | None) -> list[Problem]:
+    problems = []
+    seen = set()
+    for detail in err.errors(include_url=False):
+        tokens = _clean_loc(detail["loc"], raw)
+        if detail["type"] == "unknown_field":
+            tokens = [*tokens, detail["ctx"]["key"]]
+            message = detail["msg"].replace(f"field '{detail['ctx']['key']}'", "field")
+        elif detail["type"] == "missing":
+            missing = [s for s in detail["loc"][len(tokens):] if isinstance(s, str)]
+            tokens = [*tokens, missing[-1]] if missing else tokens
+            message = "required field is missing"
+        else:
+            message = detail["msg"].removeprefix("Value error, ")
+            if tokens:
+                message += f" (got {_value_at(raw, tokens)!r})"
+        key = (tuple(tokens), message)
+        if key in seen:
+            continue
+        seen.add(key)
+        problems.append(Problem(format_path(tokens), message, _line_of(root, tokens)))
+    return problems
+
+
+def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
+    """Cross-field checks the schema alone cannot express."""
+    problems: list[Problem] = []
+    width, height = scn.area.width_m, scn.area.height_m
+
+    def inside(path: str, point: tuple[float, float]) -> None:
+        x, y = point
+        if not (0.0 <= x <= width and 0.0 <= y <= height):
+            problems.append(Problem(path, f"position {list(point)} is outside the area "
+                                          f"[0, {width:g}] x [0, {height:g}] m"))
+
+    def unique(kind: str, ids: list[str]) -> None:
+        seen: set[str] = set()
+        for i, ident in enumerate(ids):
+            if ident in seen:
+                problems.append(Problem(f"{kind}[{i}]", f"duplicate id '{ident}'"))
+            seen.add(ident)
+
+    unique("edge_servers", [s.id for s in scn.edge_servers])
+    unique("base_stations", [b.id for b in scn.base_stations])
+    unique("devices", [g.group for g in scn.devices])
+    server_ids = [s.id for s in scn.edge_servers]
+    for i, server in enumerate(scn.edge_servers):
+        inside(f"edge_servers[{i}].position_m", server.position_m)
+    for i, bs in enumerate(scn.base_stations):
+        inside(f"base_stations[{i}].position_m", bs.position_m)
+        if bs.server != "cloud" and bs.server not in server_ids:
+            allowed = ", ".join([*server_ids, "cloud"])
+            problems.append(Problem(f"base_stations[{i}].server",
+                                    f"no edge server '{bs.server}' (allowed: {allowed})"))
+
+    profile_path = resolve_profile_path(scn.workload.model, base_dir)
+    n_layers = None
+    if not profile_path.exists():
+        problems.append(Problem("workload.model", f"no profile '{scn.workload.model}' "
+                                f"(built-in: {', '.join(builtin_profiles())}, or a YAML path)"))
+    else:
+        n_layers = load_profile(profile_path).n_layers
+
+    if not scn.workload.flops_scale.always_above(0.0, strict=True):
+        problems.append(Problem("workload.flops_scale", "must be > 0 for every task"))
+    for i, group in enumerate(scn.devices):
+        where = f"devices[{i}]"
+        for name in ("compute_flops", "energy_per_flop_j", "battery_j", "memory_bytes"):
+            dist = getattr(group, name)
+            strict = name == "compute_flops"
+            if not dist.always_above(0.0, strict):
+                need = "> 0" if strict else ">= 0"
+                problems.append(Problem(f"{where}.{name}", f"every value must be {need} (lowest "
+                                        f"possible is {dist.lower_bound()}); give normal a min"))
+        if n_layers is not None and group.split_layer > n_layers:
+            problems.append(Problem(f"{where}.split_layer", f"{group.split_layer} is not in "
+                                    f"0..{n_layers} (layers of '{scn.workload.model}')"))
+        placement = group.placement
+        if placement.kind == "disc":
+            inside(f"{where}.placement.center_m", placement.center_m)
+        elif placement.kind == "points":
+            for j, point in enumerate(placement.points_m):
+                inside(f"{where}.placement.points_m[{j}]", point)
+        if group.mobility.model == "waypoints":
+            for j, point in enumerate(group.mobility.points_m):
+                inside(f"{where}.mobility.points_m[{j}]", point)
+        if isinstance(group.arrivals, TraceArrivals):
+            problems.extend(_trace_problems(group.arrivals, group.count, base_dir,
+                                            f"{where}.arrivals.path"))
+    return problems
+
+
+def _trace_problems(spec: TraceArrivals, count: int, base_dir: Path, where: str) -> list[Problem]:
+    path = Path(spec.path) if Path(spec.path).is_absolute() else base_dir / spec.path
+    if not path.exists():
+        return [Problem(where, f"trace file {path} does not exist")]
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        if "t_s" not in header or "device" not in header:
+            return [Problem(where, f"{path}: columns must include t_s and device "
+                                   f"(found: {', '.join(header) or 'none'})")]
+        for row_number, row in enumerate(reader, start=2):
+            try:
+                t = float(row["t_s"])
+                device = int(row["device"])
+            except (TypeError, ValueError):
+                return [Problem(where, f"{path} row {row_number}: t_s must be a number and "
+                                       f"device an integer (got t_s={row['t_s']!r}, "
+                                       f"device={row['device']!r})")]
+            if t < 0:
+                return [Problem(where, f"{path} row {row_number}, column t_s: {t} must be >= 0")]
+            if not 0 <= device < count:
+                return [Problem(where, f"{path} row {row_number}, column device: {device} is "
+                                       f"not in 0..{count - 1} (the group's devices)")]
+    return []
+
+
+def validate(raw: Any, source: str, base_dir: Path, root: yaml.Node | None = None) -> Scenario:
+    """Validate a raw mapping into a `Scenario`, or raise `ScenarioError`."""
+    if not isinstance(raw, dict):
+        raise ScenarioError(source, [Problem("(top level)", "the file must hold a mapping "
+                                                            f"(got {type(raw).__name__})")])
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as err:
+        raise ScenarioError(source, _pydantic_problems(err, raw, root)) from None
+    problems = _semantic_problems(scenario, base_dir)
+    if problems:
+        problems = [Problem(p.path, p.message, _line_of(root, parse_path(p.path)))
+                    for p in problems]
+        raise ScenarioError(source, problems)
+    return scenario
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> LoadedScenario:
+    """Read, override and validate a scenario file."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ScenarioError(source, [Problem("(file)", f"cannot read: {err.strerror}")]) from None
+    try:
+        raw = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise ScenarioError(source, [Problem("(syntax)", f"not valid YAML: {err}", line)]) from None
+    if overrides:
+        raw = apply_overrides(raw if isinstance(raw, dict) else {}, overrides, source)
+    return LoadedScenario(validate(raw, source, path.parent.resolve(), root), path.parent.resolve())

@@ -1,0 +1,367 @@
+"""Pydantic models of a scenario file: the one place where fields, units and defaults live.
+
+Every field name carries its unit (`_s`, `_m`, `_hz`, `_bps`, `_flops`, `_j`, `_bytes`, `_dbm`,
+`_db`). Models are frozen and reject unknown keys with a "did you mean" hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+Position = tuple[float, float]
+
+
+class StrictModel(BaseModel):
+    """Base of every scenario model: frozen, unknown keys rejected with a suggestion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = list(cls.model_fields)
+            for key in data:
+                if key not in cls.model_fields:
+                    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    raise PydanticCustomError(
+                        "unknown_field",
+                        "unknown field '{key}'{hint} (allowed: {allowed})",
+                        {"key": str(key), "hint": hint, "allowed": ", ".join(allowed)},
+                    )
+        return data
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+class NormalSpec(StrictModel):
+    mean: float
+    std: NonNegativeFloat
+    min: float | None = None
+    max: float | None = None
+
+
+class ChoiceSpec(StrictModel):
+    values: list[float] = Field(min_length=1)
+    weights: list[NonNegativeFloat] | None = None
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> ChoiceSpec:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries, values has {len(self.values)}; "
+                    "they must have the same length"
+                )
+            if sum(self.weights) <= 0:
+                raise ValueError("weights must not all be 0")
+        return self
+
+
+class ExponentialSpec(StrictModel):
+    mean: PositiveFloat
+
+
+class Distribution(StrictModel):
+    """A number, or exactly one of `uniform: [lo, hi]`, `normal: {...}`, `choice: {...}`,
+    `exponential: {mean: ...}`: how an attribute varies across devices or tasks."""
+
+    constant: float | None = None
+    uniform: tuple[float, float] | None = None
+    normal: NormalSpec | None = None
+    choice: ChoiceSpec | None = None
+    exponential: ExponentialSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_is_constant(cls, data: Any) -> Any:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return {"constant": data}
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Distribution:
+        given = [k for k in ("constant", "uniform", "normal", "choice", "exponential")
+                 if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give a number or exactly one of uniform: [lo, hi], normal: {mean, std}, "
+                f"choice: {{values, weights}}, exponential: {{mean}} (got {given or 'none'})"
+            )
+        if self.uniform is not None and self.uniform[0] > self.uniform[1]:
+            raise ValueError(f"uniform needs lo <= hi (got {list(self.uniform)})")
+        return self
+
+    def lower_bound(self) -> float:
+        """The infimum of the values this distribution can produce (-inf if unbounded)."""
+        if self.constant is not None:
+            return self.constant
+        if self.uniform is not None:
+            return self.uniform[0]
+        if self.normal is not None:
+            return self.normal.min if self.normal.min is not None else -np.inf
+        if self.choice is not None:
+            return min(self.choice.values)
+        return 0.0  # exponential: support (0, inf)
+
+    def always_above(self, bound: float, strict: bool) -> bool:
+        """True if every value drawn is > bound (strict) or >= bound."""
+        low = self.lower_bound()
+        if self.exponential is not None:
+            return low >= bound
+        return low > bound if strict else low >= bound
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw `n` values."""
+        if self.constant is not None:
+            return np.full(n, float(self.constant))
+        if self.uniform is not None:
+            return rng.uniform(self.uniform[0], self.uniform[1], n)
+        if self.normal is not None:
+            spec = self.normal
+            lo = -np.inf if spec.min is None else spec.min
+            hi = np.inf if spec.max is None else spec.max
+            return np.clip(rng.normal(spec.mean, spec.std, n), lo, hi)
+        if self.choice is not None:
+            weights = None
+            if self.choice.weights is not None:
+                weights = np.asarray(self.choice.weights, dtype=float)
+                weights = weights / weights.sum()
+            return rng.choice(np.asarray(self.choice.values, dtype=float), size=n, p=weights)
+        return rng.exponential(self.exponential.mean, n)
+
+
+# --------------------------------------------------------------------------- infrastructure
+
+
+class Area(StrictModel):
+    width_m: PositiveFloat
+    height_m: PositiveFloat
+
+
+class LinkSpec(StrictModel):
+    """A wired link: capacity and one-way propagation latency."""
+
+    rate_bps: PositiveFloat
+    latency_s: NonNegativeFloat = 0.0
+
+
+class CloudSpec(StrictModel):
+    cores: PositiveInt = 64
+    core_flops: PositiveFloat = 1.0e13
+
+
+class EdgeServerSpec(StrictModel):
+    id: str
+    position_m: Position
+    cores: PositiveInt
+    core_flops: PositiveFloat
+    cloud_link: LinkSpec = LinkSpec(rate_bps=1.0e10, latency_s=0.02)
+    cloud_offload_wait_s: PositiveFloat | None = Field(
+        default=None,
+        description="Forward a task to the cloud when its queueing wait here would exceed "
+        "this; null keeps every task at the edge.",
+    )
+
+
+class BaseStationSpec(StrictModel):
+    id: str
+    position_m: Position
+    server: str = Field(description="id of the edge server it feeds, or 'cloud'")
+    carrier_ghz: float = Field(gt=0.5, le=330.0)
+    bandwidth_hz: PositiveFloat = Field(description="uplink bandwidth shared by its devices")
+    downlink_bandwidth_hz: PositiveFloat | None = Field(
+        default=None, description="defaults to bandwidth_hz")
+    tx_power_dbm: float = Field(default=30.0, ge=-30.0, le=70.0)
+    height_m: PositiveFloat = 10.0
+    antenna_gain_dbi: float = Field(default=0.0, ge=0.0, le=50.0,
+                                    description="array/beamforming gain, used both ways")
+    backhaul: LinkSpec = LinkSpec(rate_bps=1.0e10, latency_s=0.001)
+
+
+# --------------------------------------------------------------------------- devices
+
+
+class UniformPlacement(StrictModel):
+    kind: Literal["uniform"] = "uniform"
+
+
+class DiscPlacement(StrictModel):
+    kind: Literal["disc"]
+    center_m: Position
+    radius_m: PositiveFloat
+
+
+class PointsPlacement(StrictModel):
+    kind: Literal["points"]
+    points_m: list[Position] = Field(min_length=1)
+
+
+Placement = Annotated[UniformPlacement | DiscPlacement | PointsPlacement,
+                      Field(discriminator="kind")]
+
+
+class StaticMobility(StrictModel):
+    model: Literal["static"] = "static"
+
+
+class RandomWaypointMobility(StrictModel):
+    model: Literal["random_waypoint"]
+    speed_mps: tuple[PositiveFloat, PositiveFloat] = (0.5, 2.0)
+    pause_s: tuple[NonNegativeFloat, NonNegativeFloat] = (0.0, 30.0)
+
+
+class GaussMarkovMobility(StrictModel):
+    model: Literal["gauss_markov"]
+    speed_mps: PositiveFloat = 1.5
+    speed_std_mps: NonNegativeFloat = 0.5
+    direction_std_rad: NonNegativeFloat = 0.6
+    memory: float = Field(default=0.8, ge=0.0, le=1.0,
+                          description="alpha of the Gauss-Markov model per second")
+
+
+class WaypointsMobility(StrictModel):
+    model: Literal["waypoints"]
+    points_m: list[Position] = Field(min_length=1)
+    speed_mps: PositiveFloat
+    loop: bool = False
+
+
+Mobility = Annotated[
+    StaticMobility | RandomWaypointMobility | GaussMarkovMobility | WaypointsMobility,
+    Field(discriminator="model"),
+]
+
+
+class PoissonArrivals(StrictModel):
+    process: Literal["poisson"]
+    rate_per_s: PositiveFloat
+
+
+class BurstyArrivals(StrictModel):
+    """Two-state Markov-modulated Poisson process (MMPP-2)."""
+
+    process: Literal["bursty"]
+    rate_low_per_s: NonNegativeFloat
+    rate_high_per_s: PositiveFloat
+    mean_low_s: PositiveFloat
+    mean_high_s: PositiveFloat
+
+
+class DiurnalArrivals(StrictModel):
+    """Poisson with rate * (1 + amplitude * cos(2 pi (t - peak_s) / period_s))."""
+
+    process: Literal["diurnal"]
+    rate_per_s: PositiveFloat
+    amplitude: float = Field(default=0.5, ge=0.0, le=1.0)
+    period_s: PositiveFloat = 86400.0
+    peak_s: float = 50400.0
+
+
+class TraceArrivals(StrictModel):
+    """Replay arrival times from a CSV file with columns `t_s,device` (device = index within
+    the group, 0-based). The path is relative to the scenario file."""
+
+    process: Literal["trace"]
+    path: str
+
+
+Arrivals = Annotated[
+    PoissonArrivals | BurstyArrivals | DiurnalArrivals | TraceArrivals,
+    Field(discriminator="process"),
+]
+
+
+class DeviceGroupSpec(StrictModel):
+    group: str
+    count: PositiveInt
+    compute_flops: Distribution
+    energy_per_flop_j: Distribution = Distribution(constant=1.0e-11)
+    battery_j: Distribution = Distribution(constant=4.0e4)
+    memory_bytes: Distribution = Distribution(constant=4.0e9)
+    tx_power_dbm: float = Field(default=23.0, ge=-30.0, le=40.0)
+    height_m: PositiveFloat = 1.5
+    antenna_gain_dbi: float = Field(default=0.0, ge=0.0, le=30.0)
+    placement: Placement = UniformPlacement()
+    mobility: Mobility = StaticMobility()
+    arrivals: Arrivals
+    split_layer: NonNegativeInt = Field(
+        description="layers run on the device (0 = full offload, L = fully local)")
+
+
+# --------------------------------------------------------------------------- models
+
+
+class ChannelSpec(StrictModel):
+    path_loss: Literal["umi_street_canyon", "uma"] = "umi_street_canyon"
+    los: Literal["probabilistic", "los", "nlos"] = "probabilistic"
+    shadowing_db: NonNegativeFloat | None = Field(
+        default=None, description="log-normal sigma; null = the 3GPP value for LOS/NLOS")
+    shadowing_decorrelation_m: PositiveFloat = 10.0
+    absorption_db_per_km: NonNegativeFloat = Field(
+        default=0.0, description="molecular absorption (sub-THz carriers)")
+    fading: Literal["none", "rayleigh", "rician"] = "rayleigh"
+    rician_k_db: float = 9.0
+    coherence_s: PositiveFloat = 0.05
+    tick_s: PositiveFloat = 0.1
+    noise_dbm_per_hz: float = -174.0
+    noise_figure_db: NonNegativeFloat = 7.0
+    max_spectral_efficiency: PositiveFloat = Field(
+        default=7.4, description="bit/s/Hz cap of the highest modulation and coding scheme")
+    handover_margin_db: NonNegativeFloat = 3.0
+    handover_check_s: PositiveFloat = 1.0
+
+
+class WorkloadSpec(StrictModel):
+    model: str = Field(default="clip_vit_b32",
+                       description="built-in profile name or path to a profile YAML")
+    deadline_s: PositiveFloat | None = None
+    drop_late: bool = Field(default=False,
+                            description="drop a task once it is past its deadline")
+    input_bytes: PositiveInt | None = Field(default=None,
+                                            description="override of the profile's input")
+    result_bytes: PositiveInt | None = Field(default=None,
+                                             description="override of the profile's result")
+    flops_scale: Distribution = Field(
+        default=Distribution(constant=1.0),
+        description="per-task multiplier of every layer's FLOPs")
+
+
+class RecordSpec(StrictModel):
+    sample_s: PositiveFloat = 1.0
+    device_sample_s: PositiveFloat = 10.0
+    row_group_rows: PositiveInt = 100_000
+
+
+class Scenario(StrictModel):
+    name: str
+    seed: int = 0
+    horizon_s: PositiveFloat
+    area: Area
+    cloud: CloudSpec = CloudSpec()
+    edge_servers: list[EdgeServerSpec] = Field(default_factory=list)
+    base_stations: list[BaseStationSpec] = Field(min_length=1)
+    devices: list[DeviceGroupSpec] = Field(min_length=1)
+    channel: ChannelSpec = ChannelSpec()
+    workload: WorkloadSpec = WorkloadSpec()
+    record: RecordSpec = RecordSpec()
+
+    @property
+    def n_devices(self) -> int:
+        return sum(group.count for group in self.devices)

@@ -1,0 +1,78 @@
+"""Per-layer cost profiles of split-inference models (FLOPs, activation and parameter bytes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+BUILTIN_DIR = Path(__file__).parent / "profiles"
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """An L-layer encoder: the device runs layers 1..l, the server l+1..L (l = split layer)."""
+
+    name: str
+    input_bytes: int
+    result_bytes: int
+    stem_flops: float
+    head_flops: float
+    layer_flops: np.ndarray
+    activation_bytes: np.ndarray
+    param_bytes: np.ndarray
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layer_flops)
+
+    @property
+    def total_flops(self) -> float:
+        return float(self.stem_flops + self.layer_flops.sum() + self.head_flops)
+
+    def device_flops(self, split: np.ndarray | int) -> np.ndarray:
+        """FLOPs run on the device for split layer(s) `split` (stem with layer 1, head with L)."""
+        split = np.asarray(split)
+        cumulative = np.concatenate(([0.0], np.cumsum(self.layer_flops)))
+        flops = cumulative[split] + np.where(split >= 1, self.stem_flops, 0.0)
+        return flops + np.where(split >= self.n_layers, self.head_flops, 0.0)
+
+    def upload_bytes(self, split: np.ndarray | int) -> np.ndarray:
+        """Bytes sent up for split layer(s): the input at 0, layer l's activation, 0 at L."""
+        split = np.asarray(split)
+        table = np.concatenate(([self.input_bytes], self.activation_bytes[:-1], [0]))
+        return table[split]
+
+
+def resolve_profile_path(model: str, base_dir: Path | None = None) -> Path:
+    """Path of a built-in profile name, or of a profile file relative to `base_dir`."""
+    builtin = BUILTIN_DIR / f"{model}.yaml"
+    if builtin.exists():
+        return builtin
+    path = Path(model)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    return path
+
+
+def builtin_profiles() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+
+
+def load_profile(path: Path) -> ModelProfile:
+    """Read a profile YAML (see profiles/clip_vit_b32.yaml for the format)."""
+    with open(path, encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+    layers = raw["layers"]
+    return ModelProfile(
+        name=str(raw["name"]),
+        input_bytes=int(raw["input_bytes"]),
+        result_bytes=int(raw["result_bytes"]),
+        stem_flops=float(raw.get("stem_flops", 0.0)),
+        head_flops=float(raw.get("head_flops", 0.0)),
+        layer_flops=np.array([float(layer["flops"]) for layer in layers]),
+        activation_bytes=np.array([int(layer["activation_bytes"]) for layer in layers]),
+        param_bytes=np.array([int(layer.get("param_bytes", 0)) for layer in layers]),
+    )
