@@ -80,7 +80,8 @@ class Simulation:
         self.any_mobile = any(m.moves for m in self.mobility)
         self.xy = dev.xy.copy()
         self._xy_at_check = self.xy.copy()
-        self.bs_of = np.argmin(self.channel.loss_matrix_db(self.xy), axis=1)
+        self._filtered_loss_db = self.channel.loss_matrix_db(self.xy)
+        self.bs_of = np.argmin(self._filtered_loss_db, axis=1)
         self.handovers = 0
         self._serving_loss_db = self.channel.serving_loss_db(self.xy, self.bs_of)
         self._up_gain = _db_to_linear(dev.tx_power_dbm + dev.antenna_gain_dbi)  # mW
@@ -121,7 +122,7 @@ class Simulation:
 
     def _tick_process(self):
         k = 0
-        report_every = max(1, int(math.ceil(self.horizon_s / self.tick_s / 200)))
+        report_every = max(1, math.ceil(self.horizon_s / self.tick_s / 200))
         while True:
             t0 = self.env.now
             t1 = min((k + 1) * self.tick_s, self.horizon_s)
@@ -165,14 +166,17 @@ class Simulation:
         return np.concatenate([d[0] for d in drawn]), np.concatenate([d[1] for d in drawn])
 
     def _check_attachment(self) -> None:
-        """Re-attach devices to the strongest base station, with hysteresis."""
+        """Re-attach devices to the strongest base station: filtered losses and hysteresis."""
+        spec = self.scenario.channel
         moved = np.hypot(*(self.xy - self._xy_at_check).T)
         self._xy_at_check = self.xy.copy()
         self.channel.decorrelate_shadowing(moved)
         loss = self.channel.loss_matrix_db(self.xy)
-        best = np.argmin(loss, axis=1)
+        filtered = self._filtered_loss_db
+        filtered += spec.handover_filter * (loss - filtered)
+        best = np.argmin(filtered, axis=1)
         rows = np.arange(self.n_devices)
-        switch = loss[rows, best] < loss[rows, self.bs_of] - self.scenario.channel.handover_margin_db
+        switch = filtered[rows, best] < filtered[rows, self.bs_of] - spec.handover_margin_db
         self.handovers += int(switch.sum())
         self.bs_of[switch] = best[switch]  # in place: the task flow shares this array
         self._serving_loss_db = loss[rows, self.bs_of]

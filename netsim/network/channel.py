@@ -18,6 +18,8 @@ import numpy as np
 from netsim.network.pathloss import SHADOWING_SIGMA_DB, los_probability, path_loss_db
 from netsim.scenario.schema import ChannelSpec
 
+Index = np.ndarray | slice
+
 
 def dbm_to_mw(dbm: np.ndarray | float) -> np.ndarray:
     return np.power(10.0, np.asarray(dbm) / 10.0)
@@ -57,15 +59,15 @@ class Channel:
     def _complex_normal(self, n: int) -> np.ndarray:
         return (self.rng.standard_normal(n) + 1j * self.rng.standard_normal(n)) / np.sqrt(2.0)
 
-    def _los(self, d2d: np.ndarray, rows: np.ndarray | slice, cols: np.ndarray | slice) -> np.ndarray:
+    def _los(self, d2d: np.ndarray, rows: Index, cols: Index) -> np.ndarray:
         if self.spec.los == "los":
             return np.ones(d2d.shape, dtype=bool)
         if self.spec.los == "nlos":
             return np.zeros(d2d.shape, dtype=bool)
         return self._los_draw[rows, cols] < los_probability(self.spec.path_loss, d2d)
 
-    def _loss_db(self, xy: np.ndarray, rows: np.ndarray | slice, cols: np.ndarray | slice,
-                 bs_xy: np.ndarray, h_bs: np.ndarray, fc: np.ndarray, h_ut: np.ndarray) -> np.ndarray:
+    def _loss_db(self, xy: np.ndarray, rows: Index, cols: Index, bs_xy: np.ndarray,
+                 h_bs: np.ndarray, fc: np.ndarray, h_ut: np.ndarray) -> np.ndarray:
         d2d = np.hypot(xy[..., 0] - bs_xy[..., 0], xy[..., 1] - bs_xy[..., 1])
         los = self._los(d2d, rows, cols)
         loss = path_loss_db(self.spec.path_loss, d2d, fc, h_bs, h_ut, los)

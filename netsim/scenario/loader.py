@@ -149,10 +149,9 @@ def _clean_loc(loc: Sequence[str | int], raw: Any) -> list[str | int]:
     tokens: list[str | int] = []
     node = raw
     for step in loc:
-        if isinstance(step, int) and isinstance(node, list) and step < len(node):
-            node = node[step]
-            tokens.append(step)
-        elif isinstance(step, str) and isinstance(node, dict) and step in node:
+        in_list = isinstance(step, int) and isinstance(node, list) and step < len(node)
+        in_dict = isinstance(step, str) and isinstance(node, dict) and step in node
+        if in_list or in_dict:
             node = node[step]
             tokens.append(step)
     return tokens

@@ -326,6 +326,10 @@ class ChannelSpec(StrictModel):
         default=7.4, description="bit/s/Hz cap of the highest modulation and coding scheme")
     handover_margin_db: NonNegativeFloat = 3.0
     handover_check_s: PositiveFloat = 1.0
+    handover_filter: float = Field(
+        default=0.5, gt=0.0, le=1.0,
+        description="weight of the newest measurement in the exponentially filtered "
+        "(3GPP layer-3 style) losses that handover decisions compare; 1 = no filtering")
 
 
 class WorkloadSpec(StrictModel):

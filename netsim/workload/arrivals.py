@@ -27,6 +27,8 @@ from netsim.scenario.schema import (
     TraceArrivals,
 )
 
+Batch = tuple[np.ndarray, np.ndarray]  # arrival times, device indices
+
 
 class ArrivalProcess(ABC):
     def __init__(self, index: np.ndarray, rng: np.random.Generator):
@@ -34,10 +36,10 @@ class ArrivalProcess(ABC):
         self.rng = rng
 
     @abstractmethod
-    def draw(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+    def draw(self, t0: float, t1: float) -> Batch:
         """Arrival times in [t0, t1) and the global device index of each."""
 
-    def _uniform_in(self, t0: float, t1: float, devices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _uniform_in(self, t0: float, t1: float, devices: np.ndarray) -> Batch:
         times = t0 + (t1 - t0) * self.rng.random(len(devices))
         return times, devices
 
