@@ -25,7 +25,7 @@ def _load(path: str, overrides: tuple[str, ...]):
     try:
         return load_scenario(path, overrides)
     except ScenarioError as err:
-        console.print(str(err), style="red", markup=False, highlight=False)
+        click.echo(str(err), err=True)
         sys.exit(2)
 
 
@@ -89,3 +89,7 @@ def run_command(scenario: str, seed: int | None, out_dir: str | None,
         console.print(f"interrupted at t={manifest['sim_time_s']:.1f} s; the partial run in "
                       f"{out} is readable (status 'interrupted')")
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

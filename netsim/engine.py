@@ -259,14 +259,14 @@ class Simulation:
         self.env.process(self._tick_process())
         try:
             self.env.run(until=self.horizon_s)
+            if self.progress is not None:
+                self.progress(self.env.now, self.horizon_s)
         except KeyboardInterrupt:
             status = "interrupted"
         except BaseException as exc:
             status, error = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            if self.progress is not None:
-                self.progress(self.env.now, self.horizon_s)
             self._maybe_sample(self.env.now, final=True)
             self.recorder.tasks.extend(self.flow.in_flight_rows())
             manifest = self.recorder.finish(status, self.counts(), self.env.now,

@@ -79,8 +79,10 @@ def format_path(tokens: Iterable[str | int]) -> str:
 # --------------------------------------------------------------------------- overrides
 
 
-def apply_overrides(raw: dict, overrides: Sequence[str], source: str) -> dict:
-    """Apply `a.b[0].c=value` overrides (value parsed as YAML) to the raw scenario dict."""
+def apply_overrides(raw: dict, overrides: Sequence[str], source: str) -> list[list[str | int]]:
+    """Apply `a.b[0].c=value` overrides (value parsed as YAML) to the raw scenario dict in
+    place; return the field paths they set."""
+    paths = []
     for item in overrides:
         if "=" not in item:
             raise ScenarioError(source, [Problem(f"--set {item}", "expected KEY=VALUE")])
@@ -104,7 +106,8 @@ def apply_overrides(raw: dict, overrides: Sequence[str], source: str) -> dict:
         else:
             raise ScenarioError(source, [Problem(
                 format_path(tokens), f"--set {item}: parent is not a mapping")])
-    return raw
+        paths.append(tokens)
+    return paths
 
 
 def _descend(node: Any, token: str | int, so_far: list, item: str, source: str) -> Any:
@@ -141,6 +144,20 @@ def _line_of(root: yaml.Node | None, tokens: Sequence[str | int]) -> int | None:
     return line
 
 
+class LineFinder:
+    """Line numbers of field paths in the file; none for values that came from --set."""
+
+    def __init__(self, root: yaml.Node | None, overridden: Sequence[Sequence[str | int]] = ()):
+        self.root = root
+        self.overridden = [tuple(path) for path in overridden]
+
+    def __call__(self, tokens: Sequence[str | int]) -> int | None:
+        path = tuple(tokens)
+        if any(path[: len(o)] == o for o in self.overridden):
+            return None
+        return _line_of(self.root, tokens)
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -164,27 +181,32 @@ def _value_at(raw: Any, tokens: Sequence[str | int]) -> Any:
     return node
 
 
-def _pydantic_problems(err: ValidationError, raw: dict, root: yaml.Node | None) -> list[Problem]:
+def _pydantic_problems(err: ValidationError, raw: dict, lines: LineFinder) -> list[Problem]:
     problems = []
     seen = set()
     for detail in err.errors(include_url=False):
-        tokens = _clean_loc(detail["loc"], raw)
+        loc = detail["loc"]
+        tokens = _clean_loc(loc, raw)
         if detail["type"] == "unknown_field":
             tokens = [*tokens, detail["ctx"]["key"]]
             message = detail["msg"].replace(f"field '{detail['ctx']['key']}'", "field")
         elif detail["type"] == "missing":
-            missing = [s for s in detail["loc"][len(tokens):] if isinstance(s, str)]
-            tokens = [*tokens, missing[-1]] if missing else tokens
-            message = "required field is missing"
+            last = loc[-1] if loc else None
+            if isinstance(last, int):
+                message = f"too few items (item {last} is missing)"
+            else:
+                tokens = [*tokens, last] if last is not None and last not in tokens else tokens
+                message = "required field is missing"
         else:
             message = detail["msg"].removeprefix("Value error, ")
-            if tokens:
-                message += f" (got {_value_at(raw, tokens)!r})"
+            value = repr(_value_at(raw, tokens)) if tokens else ""
+            if tokens and "got " not in message and len(value) <= 80:
+                message += f" (got {value})"
         key = (tuple(tokens), message)
         if key in seen:
             continue
         seen.add(key)
-        problems.append(Problem(format_path(tokens), message, _line_of(root, tokens)))
+        problems.append(Problem(format_path(tokens), message, lines(tokens)))
     return problems
 
 
@@ -282,19 +304,19 @@ def _trace_problems(spec: TraceArrivals, count: int, base_dir: Path, where: str)
     return []
 
 
-def validate(raw: Any, source: str, base_dir: Path, root: yaml.Node | None = None) -> Scenario:
+def validate(raw: Any, source: str, base_dir: Path, lines: LineFinder | None = None) -> Scenario:
     """Validate a raw mapping into a `Scenario`, or raise `ScenarioError`."""
+    lines = lines or LineFinder(None)
     if not isinstance(raw, dict):
         raise ScenarioError(source, [Problem("(top level)", "the file must hold a mapping "
                                                             f"(got {type(raw).__name__})")])
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as err:
-        raise ScenarioError(source, _pydantic_problems(err, raw, root)) from None
+        raise ScenarioError(source, _pydantic_problems(err, raw, lines)) from None
     problems = _semantic_problems(scenario, base_dir)
     if problems:
-        problems = [Problem(p.path, p.message, _line_of(root, parse_path(p.path)))
-                    for p in problems]
+        problems = [Problem(p.path, p.message, lines(parse_path(p.path))) for p in problems]
         raise ScenarioError(source, problems)
     return scenario
 
@@ -314,6 +336,9 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> LoadedScen
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else None
         raise ScenarioError(source, [Problem("(syntax)", f"not valid YAML: {err}", line)]) from None
+    overridden = []
     if overrides:
-        raw = apply_overrides(raw if isinstance(raw, dict) else {}, overrides, source)
-    return LoadedScenario(validate(raw, source, path.parent.resolve(), root), path.parent.resolve())
+        raw = raw if isinstance(raw, dict) else {}
+        overridden = apply_overrides(raw, overrides, source)
+    base_dir = path.parent.resolve()
+    return LoadedScenario(validate(raw, source, base_dir, LineFinder(root, overridden)), base_dir)

@@ -1,0 +1,94 @@
+"""One device on a fixed channel: every stage of a task's latency equals the hand computation."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from tests.conftest import one_device, run_raw
+
+C = 299_792_458.0
+STEM, LAYER, HEAD = 231_211_008, 715_468_800, 786_432
+ACTIVATION, RESULT = 153_600, 2048
+
+
+def umi_los_path_loss_db(d2d: float, fc_ghz: float, h_bs: float = 10.0, h_ut: float = 1.5):
+    """3GPP TR 38.901 UMi street canyon LOS, written out independently of netsim."""
+    d3d = math.sqrt(d2d**2 + (h_bs - h_ut) ** 2)
+    d_bp = 4 * (h_bs - 1) * (h_ut - 1) * fc_ghz * 1e9 / C
+    assert d2d <= d_bp  # the instance stays before the breakpoint
+    return 32.4 + 21 * math.log10(d3d) + 20 * math.log10(fc_ghz)
+
+
+def shannon_bps(tx_dbm: float, loss_db: float, bandwidth_hz: float) -> float:
+    noise_dbm = -174 + 7 + 10 * math.log10(bandwidth_hz)
+    snr = 10 ** ((tx_dbm - loss_db - noise_dbm) / 10)
+    return bandwidth_hz * math.log2(1 + snr)
+
+
+@pytest.mark.parametrize("split", [0, 4, 11])
+def test_latency_equals_hand_computation(tmp_path, split):
+    (tmp_path / "one.csv").write_text("t_s,device\n1.03,0\n")
+    raw = one_device(horizon_s=3.0)
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw["devices"][0]["split_layer"] = split
+    task = run_raw(tmp_path, raw).tasks.iloc[0]
+
+    loss = umi_los_path_loss_db(100.0, 3.5)
+    up_rate = shannon_bps(23.0, loss, 1e7)
+    down_rate = shannon_bps(30.0, loss, 1e7)
+    device_flops = (STEM + split * LAYER) if split else 0
+    server_flops = STEM + 12 * LAYER + HEAD - device_flops
+    up_bytes = ACTIVATION if split else 150_528
+    local = device_flops / 1e11
+    uplink = up_bytes * 8 / up_rate
+    backhaul_up = up_bytes * 8 / 1e9 + 0.002
+    server = server_flops / 1e12
+    backhaul_down = RESULT * 8 / 1e9 + 0.002
+    downlink = RESULT * 8 / down_rate
+    assert task.t_local_done == pytest.approx(1.03 + local, abs=1e-12)
+    assert task.t_uplink_done - task.t_uplink_start == pytest.approx(uplink, rel=1e-9)
+    assert task.t_server_start == pytest.approx(task.t_uplink_done + backhaul_up, abs=1e-12)
+    assert task.t_server_done - task.t_server_start == pytest.approx(server, rel=1e-12)
+    expected = local + uplink + backhaul_up + server + backhaul_down + downlink
+    assert task.latency_s == pytest.approx(expected, rel=1e-9)
+    assert task.status == "done"
+    assert task.bytes_up == up_bytes
+    tx_energy = 10 ** (23 / 10) / 1000 * uplink
+    assert task.device_energy_j == pytest.approx(device_flops * 1e-11 + tx_energy, rel=1e-9)
+
+
+def test_fully_local_task_never_uses_the_network(tmp_path):
+    (tmp_path / "one.csv").write_text("t_s,device\n0.5,0\n")
+    raw = one_device(horizon_s=2.0)
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw["devices"][0]["split_layer"] = 12
+    task = run_raw(tmp_path, raw).tasks.iloc[0]
+    assert task.latency_s == pytest.approx((STEM + 12 * LAYER + HEAD) / 1e11, rel=1e-12)
+    assert task.bytes_up == 0 and math.isnan(task.t_uplink_done) and pd.isna(task.server)
+
+
+def test_local_compute_is_fifo_on_the_device(tmp_path):
+    (tmp_path / "two.csv").write_text("t_s,device\n0.50,0\n0.51,0\n")
+    raw = one_device(horizon_s=2.0)
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "two.csv"}
+    raw["devices"][0]["split_layer"] = 12
+    tasks = run_raw(tmp_path, raw).tasks.sort_values("t_arrival")
+    service = (STEM + 12 * LAYER + HEAD) / 1e11
+    assert tasks.t_done.tolist() == pytest.approx([0.5 + service, 0.5 + 2 * service])
+
+
+def test_deadline_missed_and_dropped(tmp_path):
+    (tmp_path / "one.csv").write_text("t_s,device\n0.5,0\n")
+    raw = one_device(horizon_s=2.0, workload={"deadline_s": 0.01})
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    late = run_raw(tmp_path, raw, out="late").tasks.iloc[0]
+    assert late.status == "deadline_missed" and late.latency_s > 0.01
+    raw["workload"]["drop_late"] = True
+    dropped = run_raw(tmp_path, raw, out="dropped").tasks.iloc[0]
+    assert dropped.status == "dropped" and math.isnan(dropped.latency_s)
+    # dropped when it reached the base station, past its deadline: no server time spent
+    assert math.isnan(dropped.t_server_start)
+    assert dropped.t_done == pytest.approx(late.t_uplink_done)

@@ -1,0 +1,128 @@
+"""Radio transfers: exact integration over rate changes, band shares, distance, handover."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from netsim.network.channel import Channel
+from netsim.network.pathloss import los_probability, path_loss_db
+from netsim.network.radio import RadioPool
+from netsim.rng import stream
+from netsim.scenario.schema import ChannelSpec
+from tests.conftest import one_device, run_raw
+
+
+def fixed_rate_pool(n_devices: int, bandwidth_hz, rate_per_hz, done):
+    """A pool whose rate is `rate_per_hz[device]` bit/s per Hz of share."""
+    def rate_fn(rx, share):
+        return rx * share  # rx carries the spectral efficiency in these tests
+    return RadioPool(n_devices, np.asarray(bandwidth_hz, float), 0.1, rate_fn,
+                     lambda payload, t0, t1: done.append((payload, t0, t1)))
+
+
+def test_transfer_across_rate_change_takes_integrated_time():
+    done = []
+    pool = fixed_rate_pool(1, [1.0], None, done)
+    bs = np.zeros(1, dtype=int)
+    pool.enqueue(0, 0.05, 1000.0, "task")
+    # rate 2000 bit/s in [0, 0.1): 0.05 s of it sends 100 bits; then 500 bit/s from 0.1
+    pool.advance(0, 0.0, 0.1, np.array([2000.0]), bs)
+    assert pool.remaining_bits[0] == pytest.approx(900.0)
+    pool.advance(1, 0.1, 0.2, np.array([500.0]), bs)  # 50 bits
+    pool.advance(2, 0.2, 0.3, np.array([500.0]), bs)  # 50 bits
+    assert not done
+    pool.advance(3, 0.3, 0.4, np.array([8000.0]), bs)  # 800 bits left at 8000 bit/s
+    assert done == [("task", 0.05, pytest.approx(0.4))]
+    # naive use of the starting rate would have given 0.05 + 1000/2000 = 0.55 s
+    done.clear()
+    pool.enqueue(0, 0.4, 1000.0, "next")
+    pool.advance(4, 0.4, 0.5, np.array([8000.0]), bs)
+    pool.advance(5, 0.5, 0.6, np.array([4000.0]), bs)
+    assert done == [("next", 0.4, pytest.approx(0.5 + 200.0 / 4000.0))]
+
+
+def test_shares_of_active_uplinks_sum_to_the_band():
+    done = []
+    bandwidth = np.array([1e8, 4e8])
+    pool = fixed_rate_pool(7, bandwidth, None, done)
+    bs = np.array([0, 0, 0, 1, 1, 1, 1])
+    for device in range(7):
+        pool.enqueue(device, 0.0, 1e12, device)  # long transfers: all active
+    pool.weights[:] = [1, 1, 2, 1, 3, 0.5, 0.5]
+    pool.advance(0, 0.0, 0.1, np.ones(7), bs)
+    shares = pool.share_hz
+    assert shares[:3].sum() == pytest.approx(1e8)
+    assert shares[3:].sum() == pytest.approx(4e8)
+    assert shares[2] == pytest.approx(2 * shares[0])  # proportional to the weights
+    assert shares[4] == pytest.approx(3 * shares[3])
+    # equal weights: equal shares
+    pool.weights[:] = 1.0
+    pool.advance(1, 0.1, 0.2, np.ones(7), bs)
+    assert np.allclose(pool.share_hz[:3], 1e8 / 3) and np.allclose(pool.share_hz[3:], 1e8)
+    # a device that finished no longer takes a share
+    pool.queues[6].clear()
+    pool.in_progress[6] = False
+    pool.advance(2, 0.2, 0.3, np.ones(7), bs)
+    assert np.allclose(pool.share_hz[3:6], 4e8 / 3)
+
+
+def test_device_queue_is_fifo_and_back_to_back():
+    done = []
+    pool = fixed_rate_pool(1, [1.0], None, done)
+    bs = np.zeros(1, dtype=int)
+    pool.enqueue(0, 0.01, 100.0, "a")
+    pool.enqueue(0, 0.02, 100.0, "b")
+    pool.advance(0, 0.0, 0.1, np.array([10_000.0]), bs)
+    assert done == [("a", 0.01, pytest.approx(0.02)),
+                    ("b", pytest.approx(0.02), pytest.approx(0.03))]
+
+
+def test_path_loss_grows_and_rate_falls_with_distance():
+    d = np.array([20.0, 50.0, 100.0, 200.0, 400.0])
+    for model in ("umi_street_canyon", "uma"):
+        for los in (True, False):
+            loss = path_loss_db(model, d, 28.0, 10.0, 1.5, los)
+            assert np.all(np.diff(loss) > 0)
+    assert np.all(np.diff(los_probability("umi_street_canyon", d)) <= 0)
+    spec = ChannelSpec(los="los", shadowing_db=0.0, fading="none")
+    channel = Channel(spec, np.array([[0.0, 0.0]]), np.array([10.0]), np.array([28.0]),
+                      np.full(5, 1.5), stream(0, "test"))
+    xy = np.column_stack([d, np.zeros(5)])
+    rx = 200.0 * 10 ** (-channel.serving_loss_db(xy, np.zeros(5, dtype=int)) / 10)
+    rate = channel.rate_bps(rx, np.full(5, 1e8))
+    assert np.all(np.diff(rate) < 0)
+
+
+def test_fading_is_correlated_in_time_with_unit_mean():
+    spec = ChannelSpec(fading="rayleigh", coherence_s=0.5)
+    channel = Channel(spec, np.zeros((1, 2)), np.array([10.0]), np.array([3.5]),
+                      np.full(20_000, 1.5), stream(1, "test"))
+    before = channel.fading_power().copy()
+    channel.step_fading(0.05)
+    after = channel.fading_power()
+    assert np.mean(after) == pytest.approx(1.0, abs=0.03)
+    rho = np.exp(-0.05 / 0.5)
+    # |h|^2 of a complex Gauss-Markov process has correlation rho^2
+    assert np.corrcoef(before, after)[0, 1] == pytest.approx(rho**2, abs=0.03)
+
+
+def test_device_moving_across_cells_hands_over(tmp_path):
+    raw = one_device(horizon_s=30.0)
+    raw["area"] = {"width_m": 600.0, "height_m": 200.0}
+    raw["base_stations"].append({**raw["base_stations"][0], "id": "bs1",
+                                 "position_m": [550.0, 100.0]})
+    raw["edge_servers"][0]["position_m"] = [300.0, 100.0]
+    raw["devices"][0]["placement"] = {"kind": "points", "points_m": [[60.0, 100.0]]}
+    raw["devices"][0]["mobility"] = {"model": "waypoints", "points_m": [[540.0, 100.0]],
+                                     "speed_mps": 20.0}
+    tables = run_raw(tmp_path, raw)
+    devices = tables.devices.sort_values("t")
+    assert devices.bs.iloc[0] == "bs0" and devices.bs.iloc[-1] == "bs1"
+    assert tables.manifest["counts"]["handovers"] == 1
+    # the handover happens past the midpoint (hysteresis), and the device keeps moving
+    first_bs1 = devices[devices.bs == "bs1"].iloc[0]
+    assert first_bs1.x_m > 300.0
+    assert devices.x_m.iloc[-1] == pytest.approx(540.0)
+    # tasks were served through both cells
+    assert set(tables.tasks.bs.dropna()) == {"bs0", "bs1"}
