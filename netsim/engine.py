@@ -1,8 +1,9 @@
 """`Simulation`: wires a validated scenario into a SimPy run and records it to a folder.
 
-Long-lived actors only: one channel tick process (mobility, attachment, fading, arrivals,
-radio transfers, sampling). Tasks move by callbacks (entities/tasks.py). Everything random
-draws from its own stream of one root seed.
+SimPy processes only for long-lived actors: the channel tick (large-scale updates, arrivals,
+radio transfers, server admission, sampling). Tasks carry no process and no event; the tick
+moves them with exact times (entities/tasks.py). Everything random draws from its own stream
+of one root seed.
 """
 
 from __future__ import annotations
@@ -66,10 +67,8 @@ class Simulation:
         self.servers = [*edge.values(), self.cloud]
         self.bs_links = [Link(f"{b}-{bss.server[i]}", **net.graph.edges[b, bss.server[i]])
                          for i, b in enumerate(bss.ids)]
-        self.cloud_links = {s.id: (Link(f"{s.id}-{CLOUD}", **net.graph.edges[s.id, CLOUD]),
-                                   s.cloud_offload_wait_s)
+        self.cloud_links = {s.id: Link(f"{s.id}-{CLOUD}", **net.graph.edges[s.id, CLOUD])
                             for s in scn.edge_servers}
-        edge_cloud = {k: v for k, v in self.cloud_links.items() if v[1] is not None}
 
         # radio: channel, mobility, attachment
         self.channel = Channel(scn.channel, bss.xy, bss.height_m, bss.carrier_ghz, dev.height_m,
@@ -77,19 +76,16 @@ class Simulation:
         self.mobility = [build_mobility(g.mobility, idx, (scn.area.width_m, scn.area.height_m),
                                         stream(self.seed, f"mobility/{g.group}"))
                          for g, idx in zip(scn.devices, net.group_index)]
-        self.any_mobile = any(m.moves for m in self.mobility)
         self.xy = dev.xy.copy()
-        self._xy_at_check = self.xy.copy()
+        self._xy_at_update = self.xy.copy()
         self._filtered_loss_db = self.channel.loss_matrix_db(self.xy)
         self.bs_of = np.argmin(self._filtered_loss_db, axis=1)
         self.handovers = 0
-        self._serving_loss_db = self.channel.serving_loss_db(self.xy, self.bs_of)
         self._up_gain = _db_to_linear(dev.tx_power_dbm + dev.antenna_gain_dbi)  # mW
         self._dl_gain = _db_to_linear(dev.antenna_gain_dbi)
         self._bs_gain = _db_to_linear(bss.antenna_gain_dbi)
         self._bs_tx = _db_to_linear(bss.tx_power_dbm)  # mW
-        self.rx_up_mw = np.zeros(self.n_devices)
-        self.rx_dl_mw = np.zeros(self.n_devices)
+        self._set_serving(self.channel.serving_loss_db(self.xy, self.bs_of))
 
         # workload
         self.arrivals = [build_arrivals(g.arrivals, idx, stream(self.seed, f"arrivals/{g.group}"),
@@ -100,20 +96,21 @@ class Simulation:
                                    dev.tx_power_dbm, dev.split_layer)
 
         self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows)
+        self.uplink = RadioPool(self.n_devices, bss.bandwidth_hz, self.tick_s,
+                                self.channel.rate_bps)
+        self.downlink = RadioPool(self.n_devices, bss.downlink_bandwidth_hz, self.tick_s,
+                                  self.channel.rate_bps)
         wl = scn.workload
         self.flow = TaskFlow(
-            self.env, self.profile, self.devices, self.bs_of, bss.ids, self.bs_links,
-            [self.cloud if s == CLOUD else edge[s] for s in bss.server], edge_cloud, self.cloud,
-            wl.deadline_s, wl.drop_late, wl.input_bytes or self.profile.input_bytes,
-            wl.result_bytes or self.profile.result_bytes, self.recorder.tasks.append)
-        self.uplink = RadioPool(self.n_devices, bss.bandwidth_hz, self.tick_s,
-                                self.channel.rate_bps, self.flow.uplink_done)
-        self.downlink = RadioPool(self.n_devices, bss.downlink_bandwidth_hz, self.tick_s,
-                                  self.channel.rate_bps, self.flow.downlink_done)
-        self.flow.uplink, self.flow.downlink = self.uplink, self.downlink
+            self.profile, self.devices, self.bs_of, bss.ids, self.bs_links,
+            [self.cloud if s == CLOUD else edge[s] for s in bss.server], self.cloud,
+            self.cloud_links, {s.id: s.cloud_offload_wait_s for s in scn.edge_servers
+                               if s.cloud_offload_wait_s is not None},
+            self.tick_s, wl.deadline_s, wl.drop_late, wl.input_bytes or self.profile.input_bytes,
+            wl.result_bytes or self.profile.result_bytes, self.uplink, self.downlink,
+            self.recorder.tasks.append)
 
-        self._last_move_t = 0.0
-        self._next_check = scn.channel.handover_check_s
+        self._t_large_scale = 0.0
         self._sample = {"servers": 0.0, "devices": 0.0}
         self._link_marks: dict[str, Any] = {}
         self._server_marks = {s.name: (s.flops_done, s.tasks_admitted) for s in self.servers}
@@ -135,28 +132,19 @@ class Simulation:
             k += 1
 
     def _tick(self, k: int, t0: float, t1: float) -> None:
-        dt = t0 - self._last_move_t
-        if dt > 0:
-            for model in self.mobility:
-                model.step(self.xy, dt)
-            self.channel.step_fading(dt)
-            self._last_move_t = t0
-        if t0 >= self._next_check:
-            self._check_attachment()
-            self._next_check += self.scenario.channel.handover_check_s
-        elif self.any_mobile and dt > 0:
-            self._serving_loss_db = self.channel.serving_loss_db(self.xy, self.bs_of)
-        path_gain = _db_to_linear(-self._serving_loss_db) * self.channel.fading_power()
-        bs_gain = self._bs_gain[self.bs_of]
-        np.multiply(self._up_gain * bs_gain, path_gain, out=self.rx_up_mw)
-        np.multiply(self._bs_tx[self.bs_of] * bs_gain * self._dl_gain, path_gain, out=self.rx_dl_mw)
-
+        if t0 >= self._t_large_scale + self.scenario.channel.large_scale_update_s:
+            self._update_large_scale(t0)
         times, devs = self._draw_arrivals(t0, t1)
         if len(times):
             scale = self.scenario.workload.flops_scale.sample(self._scale_rng, len(times))
             self.flow.arrive(times, devs, scale)
-        self.uplink.advance(k, t0, t1, self.rx_up_mw, self.bs_of)
-        self.downlink.advance(k, t0, t1, self.rx_dl_mw, self.bs_of)
+        fading = self.channel.fading_power
+        self.flow.after_uplink(self.uplink.advance(
+            k, t0, t1, lambda idx: self._up_base[idx] * fading(idx, t0), self.bs_of))
+        self.flow.admit(t1)
+        self.flow.after_downlink(self.downlink.advance(
+            k, t0, t1, lambda idx: self._dl_base[idx] * fading(idx, t0), self.bs_of))
+        self.flow.finish_local(k, t1)
         self._maybe_sample(t0)
 
     def _draw_arrivals(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
@@ -165,11 +153,21 @@ class Simulation:
             return drawn[0]
         return np.concatenate([d[0] for d in drawn]), np.concatenate([d[1] for d in drawn])
 
-    def _check_attachment(self) -> None:
-        """Re-attach devices to the strongest base station: filtered losses and hysteresis."""
+    def _set_serving(self, loss_db: np.ndarray) -> None:
+        """Received power without fading, up and down, from the serving links' loss."""
+        path = _db_to_linear(-loss_db) * self._bs_gain[self.bs_of]
+        self._up_base = self._up_gain * path
+        self._dl_base = self._bs_tx[self.bs_of] * self._dl_gain * path
+
+    def _update_large_scale(self, t: float) -> None:
+        """Move devices, decorrelate shadowing, re-attach to the strongest base station
+        (filtered losses with hysteresis), refresh the serving links."""
         spec = self.scenario.channel
-        moved = np.hypot(*(self.xy - self._xy_at_check).T)
-        self._xy_at_check = self.xy.copy()
+        for model in self.mobility:
+            model.step(self.xy, t - self._t_large_scale)
+        self._t_large_scale = t
+        moved = np.hypot(*(self.xy - self._xy_at_update).T)
+        self._xy_at_update = self.xy.copy()
         self.channel.decorrelate_shadowing(moved)
         loss = self.channel.loss_matrix_db(self.xy)
         filtered = self._filtered_loss_db
@@ -179,7 +177,7 @@ class Simulation:
         switch = filtered[rows, best] < filtered[rows, self.bs_of] - spec.handover_margin_db
         self.handovers += int(switch.sum())
         self.bs_of[switch] = best[switch]  # in place: the task flow shares this array
-        self._serving_loss_db = loss[rows, self.bs_of]
+        self._set_serving(loss[rows, self.bs_of])
 
     # ------------------------------------------------------------------ sampling
 
@@ -205,7 +203,7 @@ class Simulation:
             self._server_marks[server.name] = (server.flops_done, server.tasks_admitted)
         ids = self.network.base_stations.ids
         for kind, pool in (("radio_up", self.uplink), ("radio_down", self.downlink)):
-            marks = np.stack([pool.bits_sent, pool.tx_s, pool.busy_hz_s])
+            marks = np.array([pool.bits_sent, pool.tx_s, pool.busy_hz_s])
             before = self._link_marks.get(kind, np.zeros_like(marks))
             delta = (marks - before) / window
             self._link_marks[kind] = marks.copy()
@@ -213,7 +211,7 @@ class Simulation:
                 self.recorder.links.append((t1, f"{name}:{kind}", kind, pool.bandwidth_hz[b],
                                             math.nan, delta[0, b], delta[1, b],
                                             min(1.0, delta[2, b] / pool.bandwidth_hz[b])))
-        wired = [*self.bs_links, *(link for link, _ in self.cloud_links.values())]
+        wired = [*self.bs_links, *self.cloud_links.values()]
         for link in wired:
             for direction, kind in ((0, "wired_up"), (1, "wired_down")):
                 key = f"{link.name}:{kind}"
@@ -226,13 +224,13 @@ class Simulation:
 
     def _sample_devices(self, t: float) -> None:
         dev, bss = self.network.devices, self.network.base_stations
+        rx_mw = self._up_base * self.channel.fading_power(np.arange(self.n_devices), t)
         with np.errstate(divide="ignore"):
-            rx_dbm = 10.0 * np.log10(self.rx_up_mw)
+            rx_dbm = 10.0 * np.log10(rx_mw)
         full_band = bss.bandwidth_hz[self.bs_of]
-        se = self.channel.rate_bps(self.rx_up_mw, full_band) / full_band
-        transmitting = self.uplink.in_progress
-        rate = np.where(transmitting, self.uplink.rate_bps, 0.0)
-        queue = [len(q) for q in self.uplink.queues]
+        se = self.channel.rate_bps(rx_mw, full_band) / full_band
+        rate = np.where(self.uplink.busy, self.uplink.rate_bps, 0.0)
+        queue = self.uplink.queue_lengths()
         groups = self.network.group_names
         state = self.devices
         rows = zip(

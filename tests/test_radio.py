@@ -13,44 +13,42 @@ from netsim.scenario.schema import ChannelSpec
 from tests.conftest import one_device, run_raw
 
 
-def fixed_rate_pool(n_devices: int, bandwidth_hz, rate_per_hz, done):
-    """A pool whose rate is `rate_per_hz[device]` bit/s per Hz of share."""
-    def rate_fn(rx, share):
-        return rx * share  # rx carries the spectral efficiency in these tests
-    return RadioPool(n_devices, np.asarray(bandwidth_hz, float), 0.1, rate_fn,
-                     lambda payload, t0, t1: done.append((payload, t0, t1)))
+def fixed_rate_pool(n_devices: int, bandwidth_hz):
+    """A pool whose rate is (spectral efficiency given as rx) x share."""
+    return RadioPool(n_devices, np.asarray(bandwidth_hz, float), 0.1, lambda rx, share: rx * share)
+
+
+def const(values):
+    values = np.asarray(values, dtype=float)
+    return lambda idx: values[idx]
 
 
 def test_transfer_across_rate_change_takes_integrated_time():
-    done = []
-    pool = fixed_rate_pool(1, [1.0], None, done)
+    pool = fixed_rate_pool(1, [1.0])
     bs = np.zeros(1, dtype=int)
     pool.enqueue(0, 0.05, 1000.0, "task")
     # rate 2000 bit/s in [0, 0.1): 0.05 s of it sends 100 bits; then 500 bit/s from 0.1
-    pool.advance(0, 0.0, 0.1, np.array([2000.0]), bs)
+    assert pool.advance(0, 0.0, 0.1, const([2000.0]), bs) == []
     assert pool.remaining_bits[0] == pytest.approx(900.0)
-    pool.advance(1, 0.1, 0.2, np.array([500.0]), bs)  # 50 bits
-    pool.advance(2, 0.2, 0.3, np.array([500.0]), bs)  # 50 bits
-    assert not done
-    pool.advance(3, 0.3, 0.4, np.array([8000.0]), bs)  # 800 bits left at 8000 bit/s
-    assert done == [("task", 0.05, pytest.approx(0.4))]
+    assert pool.advance(1, 0.1, 0.2, const([500.0]), bs) == []  # 50 bits
+    assert pool.advance(2, 0.2, 0.3, const([500.0]), bs) == []  # 50 bits
+    # 800 bits left at 8000 bit/s: exactly the whole tick
+    assert pool.advance(3, 0.3, 0.4, const([8000.0]), bs) == [("task", 0.05, pytest.approx(0.4))]
     # naive use of the starting rate would have given 0.05 + 1000/2000 = 0.55 s
-    done.clear()
     pool.enqueue(0, 0.4, 1000.0, "next")
-    pool.advance(4, 0.4, 0.5, np.array([8000.0]), bs)
-    pool.advance(5, 0.5, 0.6, np.array([4000.0]), bs)
-    assert done == [("next", 0.4, pytest.approx(0.5 + 200.0 / 4000.0))]
+    assert pool.advance(4, 0.4, 0.5, const([8000.0]), bs) == []
+    assert pool.advance(5, 0.5, 0.6, const([4000.0]), bs) == [
+        ("next", 0.4, pytest.approx(0.5 + 200.0 / 4000.0))]
 
 
 def test_shares_of_active_uplinks_sum_to_the_band():
-    done = []
     bandwidth = np.array([1e8, 4e8])
-    pool = fixed_rate_pool(7, bandwidth, None, done)
+    pool = fixed_rate_pool(7, bandwidth)
     bs = np.array([0, 0, 0, 1, 1, 1, 1])
     for device in range(7):
         pool.enqueue(device, 0.0, 1e12, device)  # long transfers: all active
     pool.weights[:] = [1, 1, 2, 1, 3, 0.5, 0.5]
-    pool.advance(0, 0.0, 0.1, np.ones(7), bs)
+    pool.advance(0, 0.0, 0.1, const(np.ones(7)), bs)
     shares = pool.share_hz
     assert shares[:3].sum() == pytest.approx(1e8)
     assert shares[3:].sum() == pytest.approx(4e8)
@@ -58,24 +56,37 @@ def test_shares_of_active_uplinks_sum_to_the_band():
     assert shares[4] == pytest.approx(3 * shares[3])
     # equal weights: equal shares
     pool.weights[:] = 1.0
-    pool.advance(1, 0.1, 0.2, np.ones(7), bs)
+    pool.advance(1, 0.1, 0.2, const(np.ones(7)), bs)
     assert np.allclose(pool.share_hz[:3], 1e8 / 3) and np.allclose(pool.share_hz[3:], 1e8)
-    # a device that finished no longer takes a share
-    pool.queues[6].clear()
-    pool.in_progress[6] = False
-    pool.advance(2, 0.2, 0.3, np.ones(7), bs)
-    assert np.allclose(pool.share_hz[3:6], 4e8 / 3)
+    # a device whose transfer ended no longer takes a share
+    short = fixed_rate_pool(3, [300.0])
+    for device, bits in enumerate([10.0, 1e9, 1e9]):
+        short.enqueue(device, 0.0, bits, device)
+    done = short.advance(0, 0.0, 0.1, const(np.ones(3)), np.zeros(3, dtype=int))
+    assert [d[0] for d in done] == [0]
+    short.advance(1, 0.1, 0.2, const(np.ones(3)), np.zeros(3, dtype=int))
+    assert np.allclose(short.share_hz[1:], 150.0)
 
 
 def test_device_queue_is_fifo_and_back_to_back():
-    done = []
-    pool = fixed_rate_pool(1, [1.0], None, done)
-    bs = np.zeros(1, dtype=int)
+    pool = fixed_rate_pool(1, [1.0])
     pool.enqueue(0, 0.01, 100.0, "a")
     pool.enqueue(0, 0.02, 100.0, "b")
-    pool.advance(0, 0.0, 0.1, np.array([10_000.0]), bs)
+    pool.enqueue(0, 0.25, 100.0, "c")
+    done = pool.advance(0, 0.0, 0.1, const([10_000.0]), np.zeros(1, dtype=int))
     assert done == [("a", 0.01, pytest.approx(0.02)),
                     ("b", pytest.approx(0.02), pytest.approx(0.03))]
+    assert pool.advance(1, 0.1, 0.2, const([10_000.0]), np.zeros(1, dtype=int)) == []
+    assert pool.advance(2, 0.2, 0.3, const([10_000.0]), np.zeros(1, dtype=int)) == [
+        ("c", 0.25, pytest.approx(0.26))]
+
+
+def test_completions_come_in_time_order_across_devices():
+    pool = fixed_rate_pool(3, [3.0])
+    for device, ready in enumerate([0.05, 0.01, 0.03]):
+        pool.enqueue(device, ready, 10.0, device)
+    done = pool.advance(0, 0.0, 0.1, const(np.full(3, 1000.0)), np.zeros(3, dtype=int))
+    assert [d[0] for d in done] == [1, 2, 0]
 
 
 def test_path_loss_grows_and_rate_falls_with_distance():
@@ -98,9 +109,9 @@ def test_fading_is_correlated_in_time_with_unit_mean():
     spec = ChannelSpec(fading="rayleigh", coherence_s=0.5)
     channel = Channel(spec, np.zeros((1, 2)), np.array([10.0]), np.array([3.5]),
                       np.full(20_000, 1.5), stream(1, "test"))
-    before = channel.fading_power().copy()
-    channel.step_fading(0.05)
-    after = channel.fading_power()
+    every = np.arange(20_000)
+    before = channel.fading_power(every, 1.0).copy()
+    after = channel.fading_power(every, 1.05)
     assert np.mean(after) == pytest.approx(1.0, abs=0.03)
     rho = np.exp(-0.05 / 0.5)
     # |h|^2 of a complex Gauss-Markov process has correlation rho^2

@@ -1,41 +1,31 @@
 """A split-inference task's journey: device layers -> uplink -> backhaul -> server -> back.
 
-No SimPy process per task (see DESIGN 'Engine design for speed'): a task is a `__slots__`
-object moved along by callbacks. Stages whose duration is known on entry (device compute,
-wired links, server FIFO) are computed on the spot; SimPy events mark only the moments where
-the next stage needs the clock: the end of an uplink transfer and the arrival at a server.
-Radio transfers are advanced by the `RadioPool`s on the channel tick.
+No SimPy process or event per task (see DESIGN 'Engine design for speed'): a task is a
+`__slots__` object, and the channel tick moves every task forward with exact times:
+- device compute is a FIFO per device whose end time is known on arrival;
+- radio transfers are integrated over the tick's rates by the `RadioPool`s;
+- wired links are FIFOs (`Link.send`), exact without events;
+- a server admits tasks in order of arrival time: arrivals wait in a per-server heap until the
+  tick has produced every arrival earlier than its end, then are admitted in time order, so
+  the FIFO over cores is exact.
+The tick calls, in order: `arrive`, `after_uplink`, `admit`, `after_downlink`, `finish_local`.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
 
 import numpy as np
-from simpy import Environment
-from simpy.events import NORMAL, Event
 
 from netsim.entities.servers import ComputeServer
 from netsim.network.links import DOWN, UP, Link
-from netsim.network.radio import RadioPool
+from netsim.network.radio import Completion, RadioPool
 from netsim.workload.profiles import ModelProfile
 
 DONE, MISSED, DROPPED, IN_FLIGHT = "done", "deadline_missed", "dropped", "in_flight"
 NAN = math.nan
-
-
-class Call(Event):
-    """An event that calls `handler(event)` after `delay`; its value is the payload.
-
-    Hot path (about two per task): skips Timeout's argument checks."""
-
-    def __init__(self, env: Environment, delay: float, handler: Callable, payload: object):
-        self.env = env
-        self.callbacks = [handler]
-        self._value = payload
-        self._ok = True
-        env.schedule(self, NORMAL, delay)
 
 
 class Task:
@@ -54,7 +44,7 @@ class Task:
         self.deadline = deadline
         self.energy = 0.0
         self.bs = -1
-        self.server = ""
+        self.server: ComputeServer | None = None
         self.status = IN_FLIGHT
         self.t_local_done = self.t_uplink_start = self.t_uplink_done = NAN
         self.t_server_start = self.t_server_done = self.t_done = NAN
@@ -70,7 +60,7 @@ class DeviceState:
         self.battery_j = battery_j.astype(float).copy()
         self.tx_power_w = np.power(10.0, tx_power_dbm / 10.0) / 1000.0
         self.split_layer = split_layer.copy()  # set by the scenario now, by a market later
-        self.compute_free_at = np.zeros(len(compute_flops))
+        self.compute_free_at = [0.0] * len(compute_flops)  # scalar access in the hot loop
         self.energy_used_j = np.zeros(len(compute_flops))
         self.local_flops = np.zeros(len(compute_flops))
 
@@ -78,23 +68,28 @@ class DeviceState:
 class TaskFlow:
     """Moves tasks through devices, radio, links and servers; hands finished rows to `record`."""
 
-    def __init__(self, env: Environment, profile: ModelProfile, devices: DeviceState,
-                 bs_of: np.ndarray, bs_names: list[str], bs_links: list[Link],
-                 bs_server: list[ComputeServer], edge_cloud: dict[str, tuple[Link, float]],
-                 cloud: ComputeServer, deadline_s: float | None, drop_late: bool,
-                 input_bytes: int, result_bytes: int, record: Callable[[tuple], None]):
-        self.env = env
-        self.profile = profile
+    def __init__(self, profile: ModelProfile, devices: DeviceState, bs_of: np.ndarray,
+                 bs_names: list[str], bs_links: list[Link], bs_server: list[ComputeServer],
+                 cloud: ComputeServer, cloud_links: dict[str, Link],
+                 offload_wait_s: dict[str, float], tick_s: float, deadline_s: float | None,
+                 drop_late: bool, input_bytes: int, result_bytes: int,
+                 uplink: RadioPool, downlink: RadioPool, record: Callable[[tuple], None]):
         self.devices = devices
         self.bs_of = bs_of  # shared with the engine, updated on handover
         self.bs_names = bs_names
         self.bs_links = bs_links
         self.bs_server = bs_server
-        self.edge_cloud = edge_cloud  # edge server name -> (link to cloud, offload wait)
         self.cloud = cloud
+        self.cloud_links = cloud_links  # edge server name -> its link to the cloud
+        self.offload_wait_s = offload_wait_s  # edge server name -> wait that sends to cloud
+        self.servers = [*dict.fromkeys(s for s in bs_server if s is not cloud), cloud]
+        self.tick_s = tick_s
         self.deadline_s = math.inf if deadline_s is None else deadline_s
         self.drop_late = drop_late
+        self.result_bits = 8.0 * result_bytes
         self.result_bytes = result_bytes
+        self.uplink = uplink
+        self.downlink = downlink
         self.record = record
         self.n_layers = profile.n_layers
         self.device_flops_by_split = profile.device_flops(np.arange(self.n_layers + 1))
@@ -105,8 +100,9 @@ class TaskFlow:
         self.live: dict[int, Task] = {}
         self.next_id = 0
         self.counts = {"arrived": 0, DONE: 0, MISSED: 0, DROPPED: 0}
-        self.uplink: RadioPool
-        self.downlink: RadioPool
+        self._pending: dict[str, list] = {s.name: [] for s in self.servers}  # arrival heaps
+        self._seq = 0
+        self._local_only: dict[int, list[Task]] = {}  # tick index -> fully local tasks
 
     # ------------------------------------------------------------------ arrivals
 
@@ -114,104 +110,121 @@ class TaskFlow:
         """Start tasks arriving at `times` on devices `devs` (FLOPs scaled by `scale`)."""
         order = np.argsort(times, kind="stable")
         times, devs, scale = times[order], devs[order], scale[order]
-        dev_state = self.devices
-        split = dev_state.split_layer[devs]
+        state = self.devices
+        split = state.split_layer[devs]
         f_dev = self.device_flops_by_split[split] * scale
         f_srv = self.total_flops * scale - f_dev
         up_bytes = self.upload_bytes_by_split[split]
-        compute_s = f_dev / dev_state.compute_flops[devs]
-        energy = f_dev * dev_state.energy_per_flop_j[devs]
-        free_at, battery = dev_state.compute_free_at, dev_state.battery_j
-        n_layers, deadline_s = self.n_layers, self.deadline_s
+        compute_s = f_dev / state.compute_flops[devs]
+        energy = f_dev * state.energy_per_flop_j[devs]
+        alive = state.battery_j[devs] > 0.0  # battery as of the start of the tick
+        free_at = state.compute_free_at
+        n_layers, deadline_s, tick = self.n_layers, self.deadline_s, self.tick_s
+        enqueue, live = self.uplink.enqueue, self.live
+        task_id = self.next_id
+        self.next_id += len(times)
         self.counts["arrived"] += len(times)
-        for t, d, s, fs, ub, cs, e in zip(times.tolist(), devs.tolist(), split.tolist(),
-                                          f_srv.tolist(), up_bytes.tolist(),
-                                          compute_s.tolist(), energy.tolist()):
-            task = Task(self.next_id, d, t, s, fs, ub, t + deadline_s)
-            self.next_id += 1
-            if battery[d] <= 0.0:
-                self._finish(task, t, DROPPED)
+        for t, d, s, fs, ub, cs, e, ok in zip(times.tolist(), devs.tolist(), split.tolist(),
+                                              f_srv.tolist(), up_bytes.tolist(),
+                                              compute_s.tolist(), energy.tolist(),
+                                              alive.tolist()):
+            task = Task(task_id, d, t, s, fs, ub, t + deadline_s)
+            task_id += 1
+            if not ok:
+                self._end(task, t, DROPPED)
                 continue
             start = t if t > free_at[d] else free_at[d]
             done = start + cs
             free_at[d] = done
-            battery[d] -= e
             task.energy = e
             task.t_local_done = done
-            self.live[task.id] = task
+            live[task.id] = task
             if s == n_layers:
-                Call(self.env, done - self.env.now, self._local_only_done, task)
+                self._local_only.setdefault(int(done // tick), []).append(task)
             else:
-                self.uplink.enqueue(d, done, 8.0 * ub, task)
-        np.add.at(dev_state.energy_used_j, devs, energy)
-        np.add.at(dev_state.local_flops, devs, f_dev)
+                enqueue(d, done, 8.0 * ub, task)
+        spent = np.where(alive, energy, 0.0)
+        np.subtract.at(state.battery_j, devs, spent)
+        np.add.at(state.energy_used_j, devs, spent)
+        np.add.at(state.local_flops, devs, np.where(alive, f_dev, 0.0))
 
-    def _local_only_done(self, event: Event) -> None:
-        task = event._value
-        self._complete(task, task.t_local_done)
+    def finish_local(self, k: int, t1: float) -> None:
+        """Complete the fully local tasks whose device compute ends in tick k."""
+        for task in self._local_only.pop(k, ()):
+            if task.t_local_done < t1:
+                self._complete(task, task.t_local_done)
+            else:  # rounding put it one tick early
+                self._local_only.setdefault(k + 1, []).append(task)
 
     # ------------------------------------------------------------------ uplink and servers
 
-    def uplink_done(self, task: Task, t_start: float, t_finish: float) -> None:
-        """Called by the uplink pool when the task's activation has been sent."""
-        task.t_uplink_start = t_start
-        task.t_uplink_done = t_finish
-        energy = self.devices.tx_power_w[task.device] * (t_finish - t_start)
-        self.devices.battery_j[task.device] -= energy
-        self.devices.energy_used_j[task.device] += energy
-        task.energy += energy
-        Call(self.env, t_finish - self.env.now, self._at_base_station, task)
-
-    def _at_base_station(self, event: Event) -> None:
-        task = event._value
-        now = self.env.now
-        if self.drop_late and now > task.deadline:
-            self._finish(task, now, DROPPED)
+    def after_uplink(self, completed: list[Completion]) -> None:
+        """Uplink transfers ended (in time order): pay the radio energy, cross the backhaul."""
+        if not completed:
             return
-        bs = int(self.bs_of[task.device])
-        task.bs = bs
-        arrive = self.bs_links[bs].send(now, task.bytes_up, UP)
-        Call(self.env, arrive - now, self._at_server, task)
+        state = self.devices
+        devs = np.fromiter((c[0].device for c in completed), dtype=np.int64, count=len(completed))
+        durations = np.fromiter((c[2] - c[1] for c in completed), dtype=float,
+                                count=len(completed))
+        energy = state.tx_power_w[devs] * durations
+        np.subtract.at(state.battery_j, devs, energy)
+        np.add.at(state.energy_used_j, devs, energy)
+        bs_of = self.bs_of[devs].tolist()
+        for (task, t_start, t_finish), e, bs in zip(completed, energy.tolist(), bs_of):
+            task.t_uplink_start = t_start
+            task.t_uplink_done = t_finish
+            task.energy += e
+            if self.drop_late and t_finish > task.deadline:
+                self._end(task, t_finish, DROPPED)
+                continue
+            task.bs = bs
+            server = self.bs_server[bs]
+            self._arrive_at(server, self.bs_links[bs].send(t_finish, task.bytes_up, UP), task)
 
-    def _at_server(self, event: Event) -> None:
-        task = event._value
-        now = self.env.now
-        if self.drop_late and now > task.deadline:
-            self._finish(task, now, DROPPED)
-            return
-        server = self.cloud if task.server == self.cloud.name else self.bs_server[task.bs]
-        offload = self.edge_cloud.get(server.name)
-        if offload is not None and server.wait_s(now) > offload[1]:
-            task.server = self.cloud.name
-            arrive = offload[0].send(now, task.bytes_up, UP)
-            Call(self.env, arrive - now, self._at_server, task)
-            return
-        task.server = server.name
-        start, end = server.admit(now, task.flops_server)
-        task.t_server_start = start
-        task.t_server_done = end
-        # the small result goes back over the wired links, then the radio downlink
-        back = end
-        if server is self.cloud and self.bs_server[task.bs] is not self.cloud:
-            back = self.edge_cloud[self.bs_server[task.bs].name][0].send(back, self.result_bytes,
-                                                                         DOWN)
-        back = self.bs_links[task.bs].send(back, self.result_bytes, DOWN)
-        self.downlink.enqueue(task.device, back, 8.0 * self.result_bytes, task)
+    def _arrive_at(self, server: ComputeServer, t: float, task: Task) -> None:
+        self._seq += 1
+        task.server = server
+        heapq.heappush(self._pending[server.name], (t, self._seq, task))
 
-    def downlink_done(self, task: Task, t_start: float, t_finish: float) -> None:
-        """Called by the downlink pool (within the current tick) when the result arrived."""
-        self._complete(task, t_finish)
+    def admit(self, t1: float) -> None:
+        """Admit, in time order, every server arrival before t1 (edge servers, then cloud)."""
+        for server in self.servers:
+            pending = self._pending[server.name]
+            offload_wait = self.offload_wait_s.get(server.name)
+            while pending and pending[0][0] < t1:
+                t, _, task = heapq.heappop(pending)
+                if self.drop_late and t > task.deadline:
+                    self._end(task, t, DROPPED)
+                    continue
+                if offload_wait is not None and server.wait_s(t) > offload_wait:
+                    link = self.cloud_links[server.name]
+                    self._arrive_at(self.cloud, link.send(t, task.bytes_up, UP), task)
+                    continue
+                start, end = server.admit(t, task.flops_server)
+                task.t_server_start = start
+                task.t_server_done = end
+                # the small result goes back over the wired links, then the radio downlink
+                edge = self.bs_server[task.bs]
+                if server is self.cloud and edge is not self.cloud:
+                    end = self.cloud_links[edge.name].send(end, self.result_bytes, DOWN)
+                back = self.bs_links[task.bs].send(end, self.result_bytes, DOWN)
+                self.downlink.enqueue(task.device, back, self.result_bits, task)
+
+    def after_downlink(self, completed: list[Completion]) -> None:
+        """Results arrived on their devices: the tasks are complete."""
+        for task, _, t_finish in completed:
+            self._complete(task, t_finish)
 
     # ------------------------------------------------------------------ endings
 
     def _complete(self, task: Task, t_done: float) -> None:
         late = t_done > task.deadline
         if late and self.drop_late:
-            self._finish(task, t_done, DROPPED)
+            self._end(task, t_done, DROPPED)
         else:
-            self._finish(task, t_done, MISSED if late else DONE)
+            self._end(task, t_done, MISSED if late else DONE)
 
-    def _finish(self, task: Task, t: float, status: str) -> None:
+    def _end(self, task: Task, t: float, status: str) -> None:
         task.status = status
         task.t_done = t
         self.counts[status] += 1
@@ -220,7 +233,7 @@ class TaskFlow:
 
     def row(self, task: Task) -> tuple:
         latency = task.t_done - task.t_arrival if task.status in (DONE, MISSED) else NAN
-        server = task.server or None
+        server = task.server.name if task.server is not None else None
         bs = self.bs_names[task.bs] if task.bs >= 0 else None
         return (task.id, task.device, task.t_arrival, task.split, bs, server,
                 task.t_local_done, task.t_uplink_start, task.t_uplink_done,

@@ -5,8 +5,9 @@ Received power = tx power + antenna gains - path loss - shadowing + small-scale 
   draw u, and is in LOS while u < P_LOS(d), so LOS changes consistently as devices move.
 - Shadowing: log-normal, one value per pair, decorrelating with distance moved
   (Gudmundson: rho = exp(-moved / decorrelation distance)).
-- Fading: Rayleigh or Rician, a complex Gauss-Markov process per device with
-  rho = exp(-dt / coherence time), so consecutive ticks are correlated.
+- Fading: Rayleigh or Rician, a complex Gauss-Markov (Ornstein-Uhlenbeck) process per device
+  with rho = exp(-dt / coherence time) between the times it is looked at. It is advanced
+  lazily, only for the devices whose rate is needed, which is exact for this process.
 The rate on a share W Hz of a base station's band is W * log2(1 + P_rx / (N0 * W)), capped at
 the scenario's highest spectral efficiency.
 """
@@ -47,6 +48,7 @@ class Channel:
         self._los_draw = rng.random((n, b))
         self._shadow_z = rng.standard_normal((n, b)) if self._shadowing_on else np.zeros((n, b))
         self._fading = self._complex_normal(n) if spec.fading != "none" else None
+        self._fading_t = np.zeros(n)
         k = 10.0 ** (spec.rician_k_db / 10.0)
         self._rician_los = np.sqrt(k / (k + 1.0)) if spec.fading == "rician" else 0.0
         self._rician_scatter = np.sqrt(1.0 / (k + 1.0)) if spec.fading == "rician" else 1.0
@@ -102,19 +104,17 @@ class Channel:
         fresh = self.rng.standard_normal(self._shadow_z.shape)
         self._shadow_z = rho * self._shadow_z + np.sqrt(1.0 - rho**2) * fresh
 
-    def step_fading(self, dt_s: float) -> None:
-        """Advance small-scale fading by dt (AR(1) complex Gaussian)."""
-        if self._fading is None:
-            return
-        rho = np.exp(-dt_s / self.spec.coherence_s)
-        innovation = self._complex_normal(len(self._fading))
-        self._fading = rho * self._fading + np.sqrt(1.0 - rho * rho) * innovation
-
-    def fading_power(self) -> np.ndarray | float:
-        """|h|^2 per device (mean 1); 1.0 without fading."""
+    def fading_power(self, index: np.ndarray, t: float) -> np.ndarray | float:
+        """|h|^2 (mean 1) of devices `index` at time t (>= the last time they were looked
+        at); 1.0 without fading."""
         if self._fading is None:
             return 1.0
-        h = self._rician_los + self._rician_scatter * self._fading
+        dt = t - self._fading_t[index]
+        rho = np.exp(-dt / self.spec.coherence_s)
+        h = rho * self._fading[index] + np.sqrt(1.0 - rho * rho) * self._complex_normal(len(index))
+        self._fading[index] = h
+        self._fading_t[index] = t
+        h = self._rician_los + self._rician_scatter * h
         return h.real**2 + h.imag**2
 
     def rate_bps(self, rx_mw: np.ndarray, share_hz: np.ndarray) -> np.ndarray:

@@ -325,7 +325,9 @@ class ChannelSpec(StrictModel):
     max_spectral_efficiency: PositiveFloat = Field(
         default=7.4, description="bit/s/Hz cap of the highest modulation and coding scheme")
     handover_margin_db: NonNegativeFloat = 3.0
-    handover_check_s: PositiveFloat = 1.0
+    large_scale_update_s: PositiveFloat = Field(
+        default=1.0, description="interval of large-scale updates: positions, path loss, "
+        "shadowing and attachment (handover) decisions; fading changes every tick")
     handover_filter: float = Field(
         default=0.5, gt=0.0, le=1.0,
         description="weight of the newest measurement in the exponentially filtered "
