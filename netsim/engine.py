@@ -77,15 +77,15 @@ class Simulation:
                                         stream(self.seed, f"mobility/{g.group}"))
                          for g, idx in zip(scn.devices, net.group_index)]
         self.xy = dev.xy.copy()
-        self._xy_at_update = self.xy.copy()
-        self._filtered_loss_db = self.channel.loss_matrix_db(self.xy)
-        self.bs_of = np.argmin(self._filtered_loss_db, axis=1)
+        self.odometer_m = np.zeros(self.n_devices)
+        self._filtered_loss_db = np.full((self.n_devices, self.n_bs), np.nan)
+        self.bs_of = np.zeros(self.n_devices, dtype=np.int64)
         self.handovers = 0
         self._up_gain = _db_to_linear(dev.tx_power_dbm + dev.antenna_gain_dbi)  # mW
         self._dl_gain = _db_to_linear(dev.antenna_gain_dbi)
         self._bs_gain = _db_to_linear(bss.antenna_gain_dbi)
         self._bs_tx = _db_to_linear(bss.tx_power_dbm)  # mW
-        self._set_serving(self.channel.serving_loss_db(self.xy, self.bs_of))
+        self._attach(initial=True)
 
         # workload
         self.arrivals = [build_arrivals(g.arrivals, idx, stream(self.seed, f"arrivals/{g.group}"),
@@ -95,20 +95,21 @@ class Simulation:
         self.devices = DeviceState(dev.compute_flops, dev.energy_per_flop_j, dev.battery_j,
                                    dev.tx_power_dbm, dev.split_layer)
 
-        self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows)
+        self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows,
+                                    bss.ids, [s.name for s in self.servers])
         self.uplink = RadioPool(self.n_devices, bss.bandwidth_hz, self.tick_s,
                                 self.channel.rate_bps)
         self.downlink = RadioPool(self.n_devices, bss.downlink_bandwidth_hz, self.tick_s,
                                   self.channel.rate_bps)
         wl = scn.workload
         self.flow = TaskFlow(
-            self.profile, self.devices, self.bs_of, bss.ids, self.bs_links,
-            [self.cloud if s == CLOUD else edge[s] for s in bss.server], self.cloud,
+            self.profile, self.devices, self.bs_of, self.bs_links,
+            [self.cloud if s == CLOUD else edge[s] for s in bss.server], self.servers, self.cloud,
             self.cloud_links, {s.id: s.cloud_offload_wait_s for s in scn.edge_servers
                                if s.cloud_offload_wait_s is not None},
             self.tick_s, wl.deadline_s, wl.drop_late, wl.input_bytes or self.profile.input_bytes,
             wl.result_bytes or self.profile.result_bytes, self.uplink, self.downlink,
-            self.recorder.tasks.append)
+            self.recorder.tasks.rows.append)
 
         self._t_large_scale = 0.0
         self._sample = {"servers": 0.0, "devices": 0.0}
@@ -146,6 +147,7 @@ class Simulation:
             k, t0, t1, lambda idx: self._dl_base[idx] * fading(idx, t0), self.bs_of))
         self.flow.finish_local(k, t1)
         self._maybe_sample(t0)
+        self.recorder.flush_full_tables()
 
     def _draw_arrivals(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
         drawn = [process.draw(t0, t1) for process in self.arrivals]
@@ -160,24 +162,45 @@ class Simulation:
         self._dl_base = self._bs_tx[self.bs_of] * self._dl_gain * path
 
     def _update_large_scale(self, t: float) -> None:
-        """Move devices, decorrelate shadowing, re-attach to the strongest base station
-        (filtered losses with hysteresis), refresh the serving links."""
-        spec = self.scenario.channel
+        """Move devices, then re-measure and re-attach them."""
+        before = self.xy.copy()
         for model in self.mobility:
             model.step(self.xy, t - self._t_large_scale)
         self._t_large_scale = t
-        moved = np.hypot(*(self.xy - self._xy_at_update).T)
-        self._xy_at_update = self.xy.copy()
-        self.channel.decorrelate_shadowing(moved)
-        loss = self.channel.loss_matrix_db(self.xy)
-        filtered = self._filtered_loss_db
-        filtered += spec.handover_filter * (loss - filtered)
+        self.odometer_m += np.hypot(*(self.xy - before).T)
+        self._attach()
+
+    def _attach(self, initial: bool = False) -> None:
+        """Measure each device's nearest base stations (and its serving one), filter the
+        losses (3GPP layer-3 style) and hand over where another is better by the margin."""
+        spec = self.scenario.channel
+        n, k = self.n_devices, min(spec.handover_candidates, self.n_bs)
+        bs_xy = self.network.base_stations.xy
+        d2 = ((self.xy[:, None, :] - bs_xy[None, :, :]) ** 2).sum(axis=2)
+        cand = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < self.n_bs else np.tile(
+            np.arange(self.n_bs), (n, 1))
+        if not initial:  # keep the serving base station among the measured ones
+            missing = ~(cand == self.bs_of[:, None]).any(axis=1)
+            cand[missing, k - 1] = self.bs_of[missing]
+        rows = np.repeat(np.arange(n), k)
+        loss = self.channel.pair_loss_db(self.xy, rows, cand.ravel(), self.odometer_m)
+        previous = self._filtered_loss_db[rows, cand.ravel()]
+        filtered = np.where(np.isnan(previous), loss,
+                            previous + spec.handover_filter * (loss - previous)).reshape(n, k)
+        self._filtered_loss_db = np.full((n, self.n_bs), np.nan)
+        self._filtered_loss_db[rows, cand.ravel()] = filtered.ravel()
+        loss = loss.reshape(n, k)
         best = np.argmin(filtered, axis=1)
-        rows = np.arange(self.n_devices)
-        switch = filtered[rows, best] < filtered[rows, self.bs_of] - spec.handover_margin_db
-        self.handovers += int(switch.sum())
-        self.bs_of[switch] = best[switch]  # in place: the task flow shares this array
-        self._set_serving(loss[rows, self.bs_of])
+        every = np.arange(n)
+        if initial:
+            column = best
+        else:
+            column = np.argmax(cand == self.bs_of[:, None], axis=1)
+            switch = filtered[every, best] < filtered[every, column] - spec.handover_margin_db
+            self.handovers += int(switch.sum())
+            column = np.where(switch, best, column)
+        self.bs_of[:] = cand[every, column]  # in place: the task flow shares this array
+        self._set_serving(loss[every, column])
 
     # ------------------------------------------------------------------ sampling
 
@@ -197,7 +220,7 @@ class Simulation:
         for server in self.servers:
             busy, queue = server.window_stats(t0, t1)
             flops0, tasks0 = self._server_marks[server.name]
-            self.recorder.servers.append((t1, server.name, server.cores, queue, busy,
+            self.recorder.servers.rows.append((t1, server.name, server.cores, queue, busy,
                                           server.flops_done - flops0,
                                           server.tasks_admitted - tasks0))
             self._server_marks[server.name] = (server.flops_done, server.tasks_admitted)
@@ -208,7 +231,7 @@ class Simulation:
             delta = (marks - before) / window
             self._link_marks[kind] = marks.copy()
             for b, name in enumerate(ids):
-                self.recorder.links.append((t1, f"{name}:{kind}", kind, pool.bandwidth_hz[b],
+                self.recorder.links.rows.append((t1, f"{name}:{kind}", kind, pool.bandwidth_hz[b],
                                             math.nan, delta[0, b], delta[1, b],
                                             min(1.0, delta[2, b] / pool.bandwidth_hz[b])))
         wired = [*self.bs_links, *self.cloud_links.values()]
@@ -218,7 +241,7 @@ class Simulation:
                 bits, busy = link.bits_sent[direction], link.busy_s[direction]
                 bits0, busy0 = self._link_marks.get(key, (0.0, 0.0))
                 self._link_marks[key] = (bits, busy)
-                self.recorder.links.append((t1, key, kind, math.nan, link.rate_bps,
+                self.recorder.links.rows.append((t1, key, kind, math.nan, link.rate_bps,
                                             (bits - bits0) / window, math.nan,
                                             min(1.0, (busy - busy0) / window)))
 
@@ -239,13 +262,12 @@ class Simulation:
             (bss.ids[b] for b in self.bs_of.tolist()), rx_dbm.tolist(), se.tolist(),
             rate.tolist(), state.split_layer.tolist(), state.battery_j.tolist(),
             state.energy_used_j.tolist(), state.local_flops.tolist(), queue)
-        self.recorder.devices.extend([(t, *row) for row in rows])
+        self.recorder.devices.rows.extend([(t, *row) for row in rows])
 
     # ------------------------------------------------------------------ running
 
     def counts(self) -> dict[str, int]:
-        counts = dict(self.flow.counts)
-        counts["in_flight"] = len(self.flow.live)
+        counts = self.flow.counts()
         counts["handovers"] = self.handovers
         return counts
 
@@ -266,7 +288,7 @@ class Simulation:
             raise
         finally:
             self._maybe_sample(self.env.now, final=True)
-            self.recorder.tasks.extend(self.flow.in_flight_rows())
+            self.recorder.tasks.rows.extend(self.flow.in_flight())
             manifest = self.recorder.finish(status, self.counts(), self.env.now,
                                             time.perf_counter() - wall0, error)
         return RunResult(self.out_dir, manifest)

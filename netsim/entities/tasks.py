@@ -22,9 +22,12 @@ import numpy as np
 from netsim.entities.servers import ComputeServer
 from netsim.network.links import DOWN, UP, Link
 from netsim.network.radio import Completion, RadioPool
+from netsim.record.tables import TASK_STATUSES
 from netsim.workload.profiles import ModelProfile
 
-DONE, MISSED, DROPPED, IN_FLIGHT = "done", "deadline_missed", "dropped", "in_flight"
+# status codes: indices into STATUS_NAMES (the `status` column's categories)
+DONE, MISSED, DROPPED, IN_FLIGHT = 0, 1, 2, 3
+STATUS_NAMES = TASK_STATUSES
 NAN = math.nan
 
 
@@ -43,8 +46,8 @@ class Task:
         self.bytes_up = bytes_up
         self.deadline = deadline
         self.energy = 0.0
-        self.bs = -1
-        self.server: ComputeServer | None = None
+        self.bs = -1  # base station index
+        self.server = -1  # index into TaskFlow.servers
         self.status = IN_FLIGHT
         self.t_local_done = self.t_uplink_start = self.t_uplink_done = NAN
         self.t_server_start = self.t_server_done = self.t_done = NAN
@@ -69,20 +72,20 @@ class TaskFlow:
     """Moves tasks through devices, radio, links and servers; hands finished rows to `record`."""
 
     def __init__(self, profile: ModelProfile, devices: DeviceState, bs_of: np.ndarray,
-                 bs_names: list[str], bs_links: list[Link], bs_server: list[ComputeServer],
-                 cloud: ComputeServer, cloud_links: dict[str, Link],
+                 bs_links: list[Link], bs_server: list[ComputeServer],
+                 servers: list[ComputeServer], cloud: ComputeServer, cloud_links: dict[str, Link],
                  offload_wait_s: dict[str, float], tick_s: float, deadline_s: float | None,
                  drop_late: bool, input_bytes: int, result_bytes: int,
-                 uplink: RadioPool, downlink: RadioPool, record: Callable[[tuple], None]):
+                 uplink: RadioPool, downlink: RadioPool, record: Callable[[Task], None]):
         self.devices = devices
         self.bs_of = bs_of  # shared with the engine, updated on handover
-        self.bs_names = bs_names
         self.bs_links = bs_links
         self.bs_server = bs_server
         self.cloud = cloud
         self.cloud_links = cloud_links  # edge server name -> its link to the cloud
         self.offload_wait_s = offload_wait_s  # edge server name -> wait that sends to cloud
-        self.servers = [*dict.fromkeys(s for s in bs_server if s is not cloud), cloud]
+        self.servers = servers  # every server, the cloud last: admitted in this order
+        self._server_index = {id(s): i for i, s in enumerate(self.servers)}
         self.tick_s = tick_s
         self.deadline_s = math.inf if deadline_s is None else deadline_s
         self.drop_late = drop_late
@@ -97,9 +100,8 @@ class TaskFlow:
         upload = profile.upload_bytes(np.arange(self.n_layers + 1))
         upload[0] = input_bytes
         self.upload_bytes_by_split = upload
-        self.live: dict[int, Task] = {}
         self.next_id = 0
-        self.counts = {"arrived": 0, DONE: 0, MISSED: 0, DROPPED: 0}
+        self._ended = [0, 0, 0]  # done, deadline missed, dropped
         self._pending: dict[str, list] = {s.name: [] for s in self.servers}  # arrival heaps
         self._seq = 0
         self._local_only: dict[int, list[Task]] = {}  # tick index -> fully local tasks
@@ -120,10 +122,9 @@ class TaskFlow:
         alive = state.battery_j[devs] > 0.0  # battery as of the start of the tick
         free_at = state.compute_free_at
         n_layers, deadline_s, tick = self.n_layers, self.deadline_s, self.tick_s
-        enqueue, live = self.uplink.enqueue, self.live
+        enqueue = self.uplink.enqueue
         task_id = self.next_id
         self.next_id += len(times)
-        self.counts["arrived"] += len(times)
         for t, d, s, fs, ub, cs, e, ok in zip(times.tolist(), devs.tolist(), split.tolist(),
                                               f_srv.tolist(), up_bytes.tolist(),
                                               compute_s.tolist(), energy.tolist(),
@@ -138,7 +139,6 @@ class TaskFlow:
             free_at[d] = done
             task.energy = e
             task.t_local_done = done
-            live[task.id] = task
             if s == n_layers:
                 self._local_only.setdefault(int(done // tick), []).append(task)
             else:
@@ -183,7 +183,7 @@ class TaskFlow:
 
     def _arrive_at(self, server: ComputeServer, t: float, task: Task) -> None:
         self._seq += 1
-        task.server = server
+        task.server = self._server_index[id(server)]
         heapq.heappush(self._pending[server.name], (t, self._seq, task))
 
     def admit(self, t1: float) -> None:
@@ -224,22 +224,24 @@ class TaskFlow:
         else:
             self._end(task, t_done, MISSED if late else DONE)
 
-    def _end(self, task: Task, t: float, status: str) -> None:
+    def _end(self, task: Task, t: float, status: int) -> None:
         task.status = status
         task.t_done = t
-        self.counts[status] += 1
-        self.live.pop(task.id, None)
-        self.record(self.row(task))
+        self._ended[status] += 1
+        self.record(task)
 
-    def row(self, task: Task) -> tuple:
-        latency = task.t_done - task.t_arrival if task.status in (DONE, MISSED) else NAN
-        server = task.server.name if task.server is not None else None
-        bs = self.bs_names[task.bs] if task.bs >= 0 else None
-        return (task.id, task.device, task.t_arrival, task.split, bs, server,
-                task.t_local_done, task.t_uplink_start, task.t_uplink_done,
-                task.t_server_start, task.t_server_done, task.t_done, latency, task.energy,
-                task.bytes_up, task.status)
+    def in_flight(self) -> list[Task]:
+        """Every task still in the system, in id order: in radio queues (including device
+        compute, which ends in the uplink queue), waiting for a server, or computing locally."""
+        tasks = [item[3] for pool in (self.uplink, self.downlink)
+                 for queue in pool.queues for item in queue]
+        tasks += [entry[2] for heap in self._pending.values() for entry in heap]
+        tasks += [task for bucket in self._local_only.values() for task in bucket]
+        return sorted(tasks, key=lambda task: task.id)
 
-    def in_flight_rows(self) -> list[tuple]:
-        """Rows of the tasks still in the system, marked `in_flight` (for the final flush)."""
-        return [self.row(task) for task in sorted(self.live.values(), key=lambda x: x.id)]
+    def counts(self) -> dict[str, int]:
+        in_flight = (sum(len(q) for pool in (self.uplink, self.downlink) for q in pool.queues)
+                     + sum(map(len, self._pending.values()))
+                     + sum(map(len, self._local_only.values())))
+        return {"arrived": self.next_id, **dict(zip(STATUS_NAMES, self._ended)),
+                "in_flight": in_flight}

@@ -1,13 +1,14 @@
-"""Wireless channel state of every device, updated in place with numpy on each tick.
+"""Wireless channel state of every device, advanced lazily and vectorised with numpy.
 
 Received power = tx power + antenna gains - path loss - shadowing + small-scale fading.
 - Path loss: 3GPP 38.901 (see `pathloss`); each device-base-station pair keeps a fixed uniform
   draw u, and is in LOS while u < P_LOS(d), so LOS changes consistently as devices move.
-- Shadowing: log-normal, one value per pair, decorrelating with distance moved
-  (Gudmundson: rho = exp(-moved / decorrelation distance)).
+- Shadowing: log-normal, one value per pair, decorrelating with the distance the device has
+  travelled since the pair was last looked at (Gudmundson: rho = exp(-moved / d_corr)).
 - Fading: Rayleigh or Rician, a complex Gauss-Markov (Ornstein-Uhlenbeck) process per device
-  with rho = exp(-dt / coherence time) between the times it is looked at. It is advanced
-  lazily, only for the devices whose rate is needed, which is exact for this process.
+  with rho = exp(-dt / coherence time) between the times it is looked at.
+Both random processes are Markov, so advancing a pair or a device only when it is needed is
+exact; a tick then costs in proportion to the devices that transmit, not to all devices.
 The rate on a share W Hz of a base station's band is W * log2(1 + P_rx / (N0 * W)), capped at
 the scenario's highest spectral efficiency.
 """
@@ -18,8 +19,6 @@ import numpy as np
 
 from netsim.network.pathloss import SHADOWING_SIGMA_DB, los_probability, path_loss_db
 from netsim.scenario.schema import ChannelSpec
-
-Index = np.ndarray | slice
 
 
 def dbm_to_mw(dbm: np.ndarray | float) -> np.ndarray:
@@ -47,6 +46,7 @@ class Channel:
         n, b = len(device_height_m), len(bs_xy)
         self._los_draw = rng.random((n, b))
         self._shadow_z = rng.standard_normal((n, b)) if self._shadowing_on else np.zeros((n, b))
+        self._shadow_odometer = np.zeros((n, b))
         self._fading = self._complex_normal(n) if spec.fading != "none" else None
         self._fading_t = np.zeros(n)
         k = 10.0 ** (spec.rician_k_db / 10.0)
@@ -61,48 +61,41 @@ class Channel:
     def _complex_normal(self, n: int) -> np.ndarray:
         return (self.rng.standard_normal(n) + 1j * self.rng.standard_normal(n)) / np.sqrt(2.0)
 
-    def _los(self, d2d: np.ndarray, rows: Index, cols: Index) -> np.ndarray:
+    def _los(self, d2d: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         if self.spec.los == "los":
             return np.ones(d2d.shape, dtype=bool)
         if self.spec.los == "nlos":
             return np.zeros(d2d.shape, dtype=bool)
         return self._los_draw[rows, cols] < los_probability(self.spec.path_loss, d2d)
 
-    def _loss_db(self, xy: np.ndarray, rows: Index, cols: Index, bs_xy: np.ndarray,
-                 h_bs: np.ndarray, fc: np.ndarray, h_ut: np.ndarray) -> np.ndarray:
-        d2d = np.hypot(xy[..., 0] - bs_xy[..., 0], xy[..., 1] - bs_xy[..., 1])
+    def pair_loss_db(self, xy: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                     odometer_m: np.ndarray) -> np.ndarray:
+        """Path loss plus shadowing (dB) of device rows[i] to base station cols[i].
+
+        Advances each pair's shadowing to its device's odometer (distance travelled); a pair
+        must appear at most once per call."""
+        delta = xy[rows] - self.bs_xy[cols]
+        d2d = np.hypot(delta[:, 0], delta[:, 1])
         los = self._los(d2d, rows, cols)
-        loss = path_loss_db(self.spec.path_loss, d2d, fc, h_bs, h_ut, los)
+        loss = path_loss_db(self.spec.path_loss, d2d, self.bs_carrier_ghz[cols],
+                            self.bs_height_m[cols], self.device_height_m[rows], los)
         if self.spec.absorption_db_per_km > 0:
-            loss = loss + self.spec.absorption_db_per_km * d2d / 1000.0
-        if self._shadowing_on:
-            if self.spec.shadowing_db is None:
-                sigma = np.where(los, SHADOWING_SIGMA_DB[(self.spec.path_loss, True)],
-                                 SHADOWING_SIGMA_DB[(self.spec.path_loss, False)])
-            else:
-                sigma = self.spec.shadowing_db
-            loss = loss + sigma * self._shadow_z[rows, cols]
-        return loss
-
-    def loss_matrix_db(self, xy: np.ndarray) -> np.ndarray:
-        """Path loss plus shadowing, dB, of every device (rows) to every base station."""
-        return self._loss_db(xy[:, None, :], slice(None), slice(None), self.bs_xy[None, :, :],
-                             self.bs_height_m[None, :], self.bs_carrier_ghz[None, :],
-                             self.device_height_m[:, None])
-
-    def serving_loss_db(self, xy: np.ndarray, bs: np.ndarray) -> np.ndarray:
-        """Path loss plus shadowing, dB, of every device to its serving base station `bs`."""
-        rows = np.arange(len(xy))
-        return self._loss_db(xy, rows, bs, self.bs_xy[bs], self.bs_height_m[bs],
-                             self.bs_carrier_ghz[bs], self.device_height_m)
-
-    def decorrelate_shadowing(self, moved_m: np.ndarray) -> None:
-        """Advance shadowing after devices moved `moved_m` metres since the last call."""
-        if not self._shadowing_on or not np.any(moved_m > 0):
-            return
-        rho = np.exp(-moved_m / self.spec.shadowing_decorrelation_m)[:, None]
-        fresh = self.rng.standard_normal(self._shadow_z.shape)
-        self._shadow_z = rho * self._shadow_z + np.sqrt(1.0 - rho**2) * fresh
+            loss += self.spec.absorption_db_per_km * d2d / 1000.0
+        if not self._shadowing_on:
+            return loss
+        moved = odometer_m[rows] - self._shadow_odometer[rows, cols]
+        z = self._shadow_z[rows, cols]
+        if np.any(moved > 0):
+            rho = np.exp(-moved / self.spec.shadowing_decorrelation_m)
+            z = rho * z + np.sqrt(1.0 - rho * rho) * self.rng.standard_normal(len(rows))
+            self._shadow_z[rows, cols] = z
+            self._shadow_odometer[rows, cols] = odometer_m[rows]
+        if self.spec.shadowing_db is None:
+            sigma = np.where(los, SHADOWING_SIGMA_DB[(self.spec.path_loss, True)],
+                             SHADOWING_SIGMA_DB[(self.spec.path_loss, False)])
+        else:
+            sigma = self.spec.shadowing_db
+        return loss + sigma * z
 
     def fading_power(self, index: np.ndarray, t: float) -> np.ndarray | float:
         """|h|^2 (mean 1) of devices `index` at time t (>= the last time they were looked

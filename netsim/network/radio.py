@@ -55,12 +55,23 @@ class RadioPool:
         """Queue a transfer that can start at `ready_s` (in the current tick or later)."""
         self._seq += 1
         queue = self.queues[device]
+        item = (ready_s, self._seq, bits, payload)
         if self.busy[device]:
-            bisect.insort(queue, (ready_s, self._seq, bits, payload), lo=1)
+            bisect.insort(queue, item, lo=1)
             return
-        bisect.insort(queue, (ready_s, self._seq, bits, payload))
-        if queue[0][0] == ready_s:  # a new head: make sure a tick looks at the device then
-            self._wake_at(ready_s, device)
+        if queue and queue[0][0] <= ready_s:
+            bisect.insort(queue, item)  # behind a head that already has its wake-up
+            return
+        queue.insert(0, item)
+        # a new head: a tick must look at the device then (inlined _wake_at: hot path)
+        k = int(ready_s // self.tick_s)
+        if k < self._next_k:
+            k = self._next_k
+        wake = self._wake.get(k)
+        if wake is None:
+            self._wake[k] = {device}
+        else:
+            wake.add(device)
 
     def _wake_at(self, t: float, device: int) -> None:
         k = max(int(t // self.tick_s), self._next_k)

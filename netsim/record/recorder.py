@@ -8,20 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from netsim.record.manifest import package_versions, write_manifest
-from netsim.record.tables import SCHEMAS, TableWriter
+from netsim.record.tables import SCHEMAS, TableWriter, tasks_to_table
 from netsim.scenario.schema import Scenario
 
 
 class RunRecorder:
     """Owns `tasks`, `devices`, `links`, `servers` writers and `manifest.json`."""
 
-    def __init__(self, out_dir: Path, scenario: Scenario, seed: int, row_group_rows: int):
+    def __init__(self, out_dir: Path, scenario: Scenario, seed: int, row_group_rows: int,
+                 bs_names: list[str], server_names: list[str]):
         self.out_dir = out_dir
         self.scenario = scenario
         self.seed = seed
         self.row_group_rows = row_group_rows
         self.manifest: dict[str, Any] = {}
-        self.tasks = TableWriter(self.out_dir / "tasks", SCHEMAS["tasks"], self.row_group_rows)
+        self.tasks = TableWriter(self.out_dir / "tasks", SCHEMAS["tasks"], self.row_group_rows,
+                                 lambda tasks: tasks_to_table(tasks, bs_names, server_names))
         self.devices = TableWriter(self.out_dir / "devices", SCHEMAS["devices"],
                                    self.row_group_rows)
         self.links = TableWriter(self.out_dir / "links", SCHEMAS["links"], self.row_group_rows)
@@ -43,6 +45,10 @@ class RunRecorder:
             "tables": list(SCHEMAS),
         }
         write_manifest(self.out_dir / "manifest.json", self.manifest)
+
+    def flush_full_tables(self) -> None:
+        for name in SCHEMAS:
+            getattr(self, name).flush_if_full()
 
     def finish(self, status: str, counts: dict[str, int], sim_time_s: float, wall_s: float,
                error: str | None = None) -> dict[str, Any]:

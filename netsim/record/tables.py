@@ -6,18 +6,25 @@ readable even if the process dies without closing; memory is bounded by one row 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+TASK_STATUSES = ("done", "deadline_missed", "dropped", "in_flight")  # codes 0..3
+
+CATEGORY = pa.dictionary(pa.int32(), pa.string())
 TASKS = pa.schema([
     ("task_id", pa.int64()), ("device", pa.int32()), ("t_arrival", pa.float64()),
-    ("split_layer", pa.int16()), ("bs", pa.string()), ("server", pa.string()),
+    ("split_layer", pa.int16()), ("bs", CATEGORY), ("server", CATEGORY),
     ("t_local_done", pa.float64()), ("t_uplink_start", pa.float64()),
     ("t_uplink_done", pa.float64()), ("t_server_start", pa.float64()),
     ("t_server_done", pa.float64()), ("t_done", pa.float64()), ("latency_s", pa.float64()),
-    ("device_energy_j", pa.float64()), ("bytes_up", pa.int64()), ("status", pa.string()),
+    ("device_energy_j", pa.float64()), ("bytes_up", pa.int64()), ("status", CATEGORY),
 ])
 DEVICES = pa.schema([
     ("t", pa.float64()), ("device", pa.int32()), ("group", pa.string()), ("x_m", pa.float64()),
@@ -39,34 +46,69 @@ SERVERS = pa.schema([
 SCHEMAS = {"tasks": TASKS, "devices": DEVICES, "links": LINKS, "servers": SERVERS}
 
 
-class TableWriter:
-    """Append rows (tuples in schema order); flush every `row_group_rows` rows."""
+def rows_to_table(rows: Sequence[tuple], schema: pa.Schema) -> pa.Table:
+    """Tuples in schema order -> a table."""
+    columns = list(zip(*rows)) if rows else [[] for _ in schema]
+    return pa.Table.from_arrays(
+        [pa.array(col, type=field.type) for col, field in zip(columns, schema)], schema=schema)
 
-    def __init__(self, folder: Path, schema: pa.Schema, row_group_rows: int):
+
+def _categories(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
+    """Integer codes (-1 = missing) as a dictionary-encoded string column."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
+                                          pa.array(list(names), type=pa.string()))
+
+
+def tasks_to_table(tasks: Sequence[Any], bs_names: Sequence[str],
+                   server_names: Sequence[str]) -> pa.Table:
+    """Task objects -> the `tasks` table. Columns are pulled with attrgetter (in C), and the
+    base station, server and status are integer codes turned into dictionary columns."""
+    def column(name: str, dtype=float) -> np.ndarray:
+        return np.fromiter(map(attrgetter(name), tasks), dtype=dtype, count=len(tasks))
+
+    status = column("status", np.int32)
+    t_arrival, t_done = column("t_arrival"), column("t_done")
+    finished = status <= 1
+    latency = np.where(finished, t_done - t_arrival, np.nan)
+    arrays = [
+        pa.array(column("id", np.int64)), pa.array(column("device", np.int32)),
+        pa.array(t_arrival), pa.array(column("split", np.int16)),
+        _categories(column("bs", np.int32), bs_names),
+        _categories(column("server", np.int32), server_names),
+        *(pa.array(column(name)) for name in (
+            "t_local_done", "t_uplink_start", "t_uplink_done", "t_server_start",
+            "t_server_done")),
+        pa.array(t_done), pa.array(latency), pa.array(column("energy")),
+        pa.array(column("bytes_up", np.int64)), _categories(status, TASK_STATUSES),
+    ]
+    return pa.Table.from_arrays(arrays, schema=TASKS)
+
+
+class TableWriter:
+    """Append rows to `rows`; `flush_if_full` writes a part every `row_group_rows` rows.
+
+    Rows are tuples in schema order unless `build` turns them into a table another way."""
+
+    def __init__(self, folder: Path, schema: pa.Schema, row_group_rows: int,
+                 build: Callable[[Sequence[Any]], pa.Table] | None = None):
         self.folder = folder
         self.schema = schema
         self.row_group_rows = row_group_rows
-        self.rows: list[tuple] = []
+        self.build = build or (lambda rows: rows_to_table(rows, schema))
+        self.rows: list = []
         self.parts = 0
         self.rows_written = 0
 
-    def append(self, row: tuple) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= self.row_group_rows:
-            self.flush()
-
-    def extend(self, rows: list[tuple]) -> None:
-        self.rows.extend(rows)
+    def flush_if_full(self) -> None:
         if len(self.rows) >= self.row_group_rows:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffered rows as one part file (an empty part if nothing was ever written,
+        so every table has a schema on disk)."""
         if not self.rows and self.parts:
             return
-        columns = list(zip(*self.rows)) if self.rows else [[] for _ in self.schema]
-        table = pa.Table.from_arrays(
-            [pa.array(col, type=field.type) for col, field in zip(columns, self.schema)],
-            schema=self.schema)
+        table = self.build(self.rows)
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"part-{self.parts:05d}.parquet"
         tmp = path.with_suffix(".tmp")
@@ -74,4 +116,4 @@ class TableWriter:
         tmp.replace(path)  # a part is either complete or absent
         self.parts += 1
         self.rows_written += len(self.rows)
-        self.rows = []
+        self.rows.clear()  # in place: producers may hold `rows.append`

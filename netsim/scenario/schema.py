@@ -328,6 +328,9 @@ class ChannelSpec(StrictModel):
     large_scale_update_s: PositiveFloat = Field(
         default=1.0, description="interval of large-scale updates: positions, path loss, "
         "shadowing and attachment (handover) decisions; fading changes every tick")
+    handover_candidates: PositiveInt = Field(
+        default=4, description="base stations measured per device at each large-scale "
+        "update: the nearest ones, plus the serving one")
     handover_filter: float = Field(
         default=0.5, gt=0.0, le=1.0,
         description="weight of the newest measurement in the exponentially filtered "
