@@ -102,9 +102,10 @@ class Channel:
         at); 1.0 without fading."""
         if self._fading is None:
             return 1.0
-        dt = t - self._fading_t[index]
-        rho = np.exp(-dt / self.spec.coherence_s)
-        h = rho * self._fading[index] + np.sqrt(1.0 - rho * rho) * self._complex_normal(len(index))
+        rho = np.exp((self._fading_t[index] - t) / self.spec.coherence_s)
+        # standard complex normals: pairs of real normals viewed as complex, scaled by 1/sqrt 2
+        innovation = self.rng.standard_normal(2 * len(index)).view(np.complex128)
+        h = rho * self._fading[index] + np.sqrt(0.5 - 0.5 * rho * rho) * innovation
         self._fading[index] = h
         self._fading_t[index] = t
         h = self._rician_los + self._rician_scatter * h

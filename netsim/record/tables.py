@@ -27,8 +27,8 @@ TASKS = pa.schema([
     ("device_energy_j", pa.float64()), ("bytes_up", pa.int64()), ("status", CATEGORY),
 ])
 DEVICES = pa.schema([
-    ("t", pa.float64()), ("device", pa.int32()), ("group", pa.string()), ("x_m", pa.float64()),
-    ("y_m", pa.float64()), ("bs", pa.string()), ("rx_power_dbm", pa.float64()),
+    ("t", pa.float64()), ("device", pa.int32()), ("group", CATEGORY), ("x_m", pa.float64()),
+    ("y_m", pa.float64()), ("bs", CATEGORY), ("rx_power_dbm", pa.float64()),
     ("spectral_efficiency", pa.float64()), ("uplink_rate_bps", pa.float64()),
     ("split_layer", pa.int16()), ("battery_j", pa.float64()), ("energy_used_j", pa.float64()),
     ("local_flops", pa.float64()), ("uplink_queue", pa.int32()),
@@ -53,7 +53,7 @@ def rows_to_table(rows: Sequence[tuple], schema: pa.Schema) -> pa.Table:
         [pa.array(col, type=field.type) for col, field in zip(columns, schema)], schema=schema)
 
 
-def _categories(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
+def categories(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
     """Integer codes (-1 = missing) as a dictionary-encoded string column."""
     return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
                                           pa.array(list(names), type=pa.string()))
@@ -73,19 +73,20 @@ def tasks_to_table(tasks: Sequence[Any], bs_names: Sequence[str],
     arrays = [
         pa.array(column("id", np.int64)), pa.array(column("device", np.int32)),
         pa.array(t_arrival), pa.array(column("split", np.int16)),
-        _categories(column("bs", np.int32), bs_names),
-        _categories(column("server", np.int32), server_names),
+        categories(column("bs", np.int32), bs_names),
+        categories(column("server", np.int32), server_names),
         *(pa.array(column(name)) for name in (
             "t_local_done", "t_uplink_start", "t_uplink_done", "t_server_start",
             "t_server_done")),
         pa.array(t_done), pa.array(latency), pa.array(column("energy")),
-        pa.array(column("bytes_up", np.int64)), _categories(status, TASK_STATUSES),
+        pa.array(column("bytes_up", np.int64)), categories(status, TASK_STATUSES),
     ]
     return pa.Table.from_arrays(arrays, schema=TASKS)
 
 
 class TableWriter:
-    """Append rows to `rows`; `flush_if_full` writes a part every `row_group_rows` rows.
+    """Append rows to `rows` (or whole column batches with `add_batch`); `flush_if_full`
+    writes a part every `row_group_rows` rows.
 
     Rows are tuples in schema order unless `build` turns them into a table another way."""
 
@@ -96,24 +97,35 @@ class TableWriter:
         self.row_group_rows = row_group_rows
         self.build = build or (lambda rows: rows_to_table(rows, schema))
         self.rows: list = []
+        self._batches: list[pa.Table] = []
+        self._batch_rows = 0
         self.parts = 0
         self.rows_written = 0
 
+    def add_batch(self, batch: pa.Table) -> None:
+        """Add rows given as a table of this writer's schema."""
+        self._batches.append(batch)
+        self._batch_rows += batch.num_rows
+
     def flush_if_full(self) -> None:
-        if len(self.rows) >= self.row_group_rows:
+        if len(self.rows) + self._batch_rows >= self.row_group_rows:
             self.flush()
 
     def flush(self) -> None:
         """Write the buffered rows as one part file (an empty part if nothing was ever written,
         so every table has a schema on disk)."""
-        if not self.rows and self.parts:
+        n_rows = len(self.rows) + self._batch_rows
+        if not n_rows and self.parts:
             return
-        table = self.build(self.rows)
+        tables = [self.build(self.rows)] if self.rows or not self._batches else []
+        table = pa.concat_tables([*tables, *self._batches])
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"part-{self.parts:05d}.parquet"
         tmp = path.with_suffix(".tmp")
         pq.write_table(table, tmp)
         tmp.replace(path)  # a part is either complete or absent
         self.parts += 1
-        self.rows_written += len(self.rows)
+        self.rows_written += n_rows
         self.rows.clear()  # in place: producers may hold `rows.append`
+        self._batches.clear()
+        self._batch_rows = 0
