@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 
@@ -27,10 +26,6 @@ def _load(path: str, overrides: tuple[str, ...]):
     except ScenarioError as err:
         click.echo(str(err), err=True)
         sys.exit(2)
-
-
-def _raise_interrupt(signum, frame):  # a `kill` ends the run like Ctrl-C: outputs stay readable
-    raise KeyboardInterrupt
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,7 +64,6 @@ def run_command(scenario: str, seed: int | None, out_dir: str | None,
     """Run a scenario and write its tables (Parquet), manifest and plots to a folder."""
     loaded = _load(scenario, overrides)
     out = Path(out_dir) if out_dir else Path("outputs") / Path(scenario).stem
-    signal.signal(signal.SIGTERM, _raise_interrupt)
     with Progress(TextColumn("[bold]simulating"), BarColumn(),
                   TextColumn("{task.completed:.0f}/{task.total:.0f} s simulated"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console,

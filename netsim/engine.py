@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,6 +84,9 @@ class Simulation:
         self.xy = dev.xy.copy()
         self.odometer_m = np.zeros(self.n_devices)
         self._filtered_loss_db = np.full((self.n_devices, self.n_bs), np.nan)
+        k = min(scn.channel.handover_candidates, self.n_bs)
+        self._candidate_rows = np.repeat(np.arange(self.n_devices), k)
+        self._measured_cols = np.zeros(self.n_devices * k, dtype=np.int64)
         self.bs_of = np.zeros(self.n_devices, dtype=np.int64)
         self.handovers = 0
         self._up_gain = _db_to_linear(dev.tx_power_dbm + dev.antenna_gain_dbi)  # mW
@@ -115,6 +120,7 @@ class Simulation:
             self.recorder.tasks.rows.append)
 
         self._t_large_scale = 0.0
+        self._stop_signal: str | None = None
         self._sample = {"servers": 0.0, "devices": 0.0}
         self._link_marks: dict[str, Any] = {}
         self._server_marks = {s.name: (s.flops_done, s.tasks_admitted) for s in self.servers}
@@ -125,6 +131,8 @@ class Simulation:
         k = 0
         report_every = max(1, math.ceil(self.horizon_s / self.tick_s / 200))
         while True:
+            if self._stop_signal is not None:  # a signal arrived: stop between ticks
+                raise KeyboardInterrupt(self._stop_signal)
             t0 = self.env.now
             t1 = min((k + 1) * self.tick_s, self.horizon_s)
             if t1 <= t0:
@@ -189,23 +197,28 @@ class Simulation:
         losses (3GPP layer-3 style) and hand over where another is better by the margin."""
         spec = self.scenario.channel
         n, k = self.n_devices, min(spec.handover_candidates, self.n_bs)
-        bs_xy = self.network.base_stations.xy
-        d2 = ((self.xy[:, None, :] - bs_xy[None, :, :]) ** 2).sum(axis=2)
-        cand = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < self.n_bs else np.tile(
-            np.arange(self.n_bs), (n, 1))
-        if not initial:  # keep the serving base station among the measured ones
-            missing = ~(cand == self.bs_of[:, None]).any(axis=1)
-            cand[missing, k - 1] = self.bs_of[missing]
-        rows = np.repeat(np.arange(n), k)
-        loss = self.channel.pair_loss_db(self.xy, rows, cand.ravel(), self.odometer_m)
-        previous = self._filtered_loss_db[rows, cand.ravel()]
+        if k < self.n_bs:
+            bs_xy = self.network.base_stations.xy
+            dx = self.xy[:, 0:1] - bs_xy[:, 0]
+            dy = self.xy[:, 1:2] - bs_xy[:, 1]
+            cand = np.argpartition(dx * dx + dy * dy, k - 1, axis=1)[:, :k]
+            if not initial:  # keep the serving base station among the measured ones
+                missing = ~(cand == self.bs_of[:, None]).any(axis=1)
+                cand[missing, k - 1] = self.bs_of[missing]
+        else:
+            cand = np.broadcast_to(np.arange(k), (n, k))
+        rows, cols = self._candidate_rows, cand.ravel()
+        loss = self.channel.pair_loss_db(self.xy, rows, cols, self.odometer_m)
+        # filtered losses live in an N x B array, NaN where a pair was not measured last time
+        previous = self._filtered_loss_db[rows, cols]
         filtered = np.where(np.isnan(previous), loss,
-                            previous + spec.handover_filter * (loss - previous)).reshape(n, k)
-        self._filtered_loss_db = np.full((n, self.n_bs), np.nan)
-        self._filtered_loss_db[rows, cand.ravel()] = filtered.ravel()
-        loss = loss.reshape(n, k)
-        best = np.argmin(filtered, axis=1)
+                            previous + spec.handover_filter * (loss - previous))
+        self._filtered_loss_db[rows, self._measured_cols] = np.nan
+        self._filtered_loss_db[rows, cols] = filtered
+        self._measured_cols = cols
+        filtered, loss = filtered.reshape(n, k), loss.reshape(n, k)
         every = np.arange(n)
+        best = np.argmin(filtered, axis=1)
         if initial:
             column = best
         else:
@@ -281,6 +294,22 @@ class Simulation:
 
     # ------------------------------------------------------------------ running
 
+    def _catch_stop_signals(self) -> dict:
+        """Turn Ctrl-C and `kill` into a stop at the next tick boundary, where every task is
+        in a consistent place, so the partial outputs balance. Main thread only."""
+        self._stop_signal = None
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def request_stop(signum, frame):
+            self._stop_signal = signal.Signals(signum).name
+
+        previous = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, request_stop)
+        return previous
+
     def counts(self) -> dict[str, int]:
         counts = self.flow.counts()
         counts["handovers"] = self.handovers
@@ -289,6 +318,7 @@ class Simulation:
     def run(self) -> RunResult:
         """Run to the horizon; on Ctrl-C or an error, leave a readable, labelled partial run."""
         wall0 = self._last_gc = time.perf_counter()
+        handlers = self._catch_stop_signals()
         gc_was_enabled = gc.isenabled()
         gc.disable()
         self.recorder.start()
@@ -304,6 +334,8 @@ class Simulation:
             status, error = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
             if gc_was_enabled:
                 gc.enable()
             self._maybe_sample(self.env.now, final=True)

@@ -129,7 +129,8 @@ def test_failed_run_is_marked_and_reraised(tmp_path):
     assert len(netsim.load_run(tmp_path / "run").tasks) == manifest["counts"]["arrived"]
 
 
-def test_cli_sigint_leaves_interrupted_run(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_cli_signal_leaves_interrupted_run(tmp_path, signum):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "netsim.cli", "run", str(SCENARIOS / "urban_6g.yaml"),
            "--out", str(out), "--quiet", "--no-plots", "--set", "record.row_group_rows=2000"]
@@ -138,13 +139,15 @@ def test_cli_sigint_leaves_interrupted_run(tmp_path):
     deadline = time.time() + 60
     while time.time() < deadline and not list((out / "tasks").glob("part-*.parquet")):
         time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr.decode()
     tables = netsim.load_run(out)
     assert tables.manifest["status"] == "interrupted"
     assert 0 < tables.manifest["sim_time_s"] < 3600
-    assert len(tables.tasks) == tables.manifest["counts"]["arrived"]
+    counts = tables.manifest["counts"]
+    assert len(tables.tasks) == counts["arrived"] == (
+        counts["done"] + counts["deadline_missed"] + counts["dropped"] + counts["in_flight"])
     assert "tasks:" in stdout.decode() and "interrupted" in stderr.decode()
 
 
