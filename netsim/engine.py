@@ -85,8 +85,7 @@ class Simulation:
         self.odometer_m = np.zeros(self.n_devices)
         self._filtered_loss_db = np.full((self.n_devices, self.n_bs), np.nan)
         k = min(scn.channel.handover_candidates, self.n_bs)
-        self._candidate_rows = np.repeat(np.arange(self.n_devices), k)
-        self._measured_cols = np.zeros(self.n_devices * k, dtype=np.int64)
+        self._measured = np.zeros((self.n_devices, k), dtype=np.int64)
         self.bs_of = np.zeros(self.n_devices, dtype=np.int64)
         self.handovers = 0
         self._up_gain = _db_to_linear(dev.tx_power_dbm + dev.antenna_gain_dbi)  # mW
@@ -207,16 +206,15 @@ class Simulation:
                 cand[missing, k - 1] = self.bs_of[missing]
         else:
             cand = np.broadcast_to(np.arange(k), (n, k))
-        rows, cols = self._candidate_rows, cand.ravel()
-        loss = self.channel.pair_loss_db(self.xy, rows, cols, self.odometer_m)
+        loss = self.channel.candidate_loss_db(self.xy, cand, self.odometer_m)
         # filtered losses live in an N x B array, NaN where a pair was not measured last time
-        previous = self._filtered_loss_db[rows, cols]
+        store = self._filtered_loss_db
+        previous = np.take_along_axis(store, cand, axis=1)
         filtered = np.where(np.isnan(previous), loss,
                             previous + spec.handover_filter * (loss - previous))
-        self._filtered_loss_db[rows, self._measured_cols] = np.nan
-        self._filtered_loss_db[rows, cols] = filtered
-        self._measured_cols = cols
-        filtered, loss = filtered.reshape(n, k), loss.reshape(n, k)
+        np.put_along_axis(store, self._measured, np.nan, axis=1)
+        np.put_along_axis(store, cand, filtered, axis=1)
+        self._measured = cand
         every = np.arange(n)
         best = np.argmin(filtered, axis=1)
         if initial:

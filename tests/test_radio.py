@@ -100,7 +100,7 @@ def test_path_loss_grows_and_rate_falls_with_distance():
     channel = Channel(spec, np.array([[0.0, 0.0]]), np.array([10.0]), np.array([28.0]),
                       np.full(5, 1.5), stream(0, "test"))
     xy = np.column_stack([d, np.zeros(5)])
-    loss = channel.pair_loss_db(xy, np.arange(5), np.zeros(5, dtype=int), np.zeros(5))
+    loss = channel.candidate_loss_db(xy, np.zeros((5, 1), dtype=int), np.zeros(5))[:, 0]
     rx = 200.0 * 10 ** (-loss / 10)
     rate = channel.rate_bps(rx, np.full(5, 1e8))
     assert np.all(np.diff(rate) < 0)

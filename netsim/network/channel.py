@@ -61,35 +61,38 @@ class Channel:
     def _complex_normal(self, n: int) -> np.ndarray:
         return (self.rng.standard_normal(n) + 1j * self.rng.standard_normal(n)) / np.sqrt(2.0)
 
-    def _los(self, d2d: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    def _los(self, d2d: np.ndarray, cand: np.ndarray) -> np.ndarray:
         if self.spec.los == "los":
             return np.ones(d2d.shape, dtype=bool)
         if self.spec.los == "nlos":
             return np.zeros(d2d.shape, dtype=bool)
-        return self._los_draw[rows, cols] < los_probability(self.spec.path_loss, d2d)
+        draw = np.take_along_axis(self._los_draw, cand, axis=1)
+        return draw < los_probability(self.spec.path_loss, d2d)
 
-    def pair_loss_db(self, xy: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-                     odometer_m: np.ndarray) -> np.ndarray:
-        """Path loss plus shadowing (dB) of device rows[i] to base station cols[i].
+    def candidate_loss_db(self, xy: np.ndarray, cand: np.ndarray,
+                          odometer_m: np.ndarray) -> np.ndarray:
+        """Path loss plus shadowing (dB) of every device i to base stations cand[i, :].
 
-        Advances each pair's shadowing to its device's odometer (distance travelled); a pair
-        must appear at most once per call."""
-        delta = xy[rows] - self.bs_xy[cols]
-        d2d = np.hypot(delta[:, 0], delta[:, 1])
-        los = self._los(d2d, rows, cols)
-        loss = path_loss_db(self.spec.path_loss, d2d, self.bs_carrier_ghz[cols],
-                            self.bs_height_m[cols], self.device_height_m[rows], los)
+        `cand` is an (N, k) array of distinct base stations per row. Advances each pair's
+        shadowing to its device's odometer (distance travelled)."""
+        dx = xy[:, 0:1] - self.bs_xy[cand, 0]
+        dy = xy[:, 1:2] - self.bs_xy[cand, 1]
+        d2d = np.hypot(dx, dy)
+        los = self._los(d2d, cand)
+        loss = path_loss_db(self.spec.path_loss, d2d, self.bs_carrier_ghz[cand],
+                            self.bs_height_m[cand], self.device_height_m[:, None], los)
         if self.spec.absorption_db_per_km > 0:
             loss += self.spec.absorption_db_per_km * d2d / 1000.0
         if not self._shadowing_on:
             return loss
-        moved = odometer_m[rows] - self._shadow_odometer[rows, cols]
-        z = self._shadow_z[rows, cols]
+        moved = odometer_m[:, None] - np.take_along_axis(self._shadow_odometer, cand, axis=1)
+        z = np.take_along_axis(self._shadow_z, cand, axis=1)
         if np.any(moved > 0):
             rho = np.exp(-moved / self.spec.shadowing_decorrelation_m)
-            z = rho * z + np.sqrt(1.0 - rho * rho) * self.rng.standard_normal(len(rows))
-            self._shadow_z[rows, cols] = z
-            self._shadow_odometer[rows, cols] = odometer_m[rows]
+            z = rho * z + np.sqrt(1.0 - rho * rho) * self.rng.standard_normal(z.shape)
+            np.put_along_axis(self._shadow_z, cand, z, axis=1)
+            np.put_along_axis(self._shadow_odometer, cand,
+                              np.broadcast_to(odometer_m[:, None], cand.shape), axis=1)
         if self.spec.shadowing_db is None:
             sigma = np.where(los, SHADOWING_SIGMA_DB[(self.spec.path_loss, True)],
                              SHADOWING_SIGMA_DB[(self.spec.path_loss, False)])

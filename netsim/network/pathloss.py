@@ -42,21 +42,23 @@ def path_loss_db(
     """Path loss in dB of `model` ('umi_street_canyon' or 'uma') at LOS or NLOS."""
     d2d = np.maximum(d2d_m, MIN_DISTANCE_M)
     fc = np.asarray(carrier_ghz, dtype=float)
-    # breakpoint distance with an effective environment height of 1 m
     h_bs, h_ut = np.asarray(h_bs_m), np.asarray(h_ut_m)
+    # breakpoint distance with an effective environment height of 1 m
     d3d = np.sqrt(d2d**2 + (h_bs - h_ut) ** 2)
     d_bp = 4.0 * (h_bs - 1.0) * (h_ut - 1.0) * fc * 1e9 / SPEED_OF_LIGHT_MPS
     log_d3d, log_fc = np.log10(d3d), np.log10(fc)
     dh2 = (h_bs - h_ut) ** 2
     if model == "umi_street_canyon":
-        pl1 = 32.4 + 21.0 * log_d3d + 20.0 * log_fc
-        pl2 = 32.4 + 40.0 * log_d3d + 20.0 * log_fc - 9.5 * np.log10(d_bp**2 + dh2)
+        offset, near_slope, far_term = 32.4, 21.0, 9.5
         nlos = 35.3 * log_d3d + 22.4 + 21.3 * log_fc - 0.3 * (h_ut - 1.5)
     elif model == "uma":
-        pl1 = 28.0 + 22.0 * log_d3d + 20.0 * log_fc
-        pl2 = 28.0 + 40.0 * log_d3d + 20.0 * log_fc - 9.0 * np.log10(d_bp**2 + dh2)
+        offset, near_slope, far_term = 28.0, 22.0, 9.0
         nlos = 13.54 + 39.08 * log_d3d + 20.0 * log_fc - 0.6 * (h_ut - 1.5)
     else:
         raise ValueError(f"unknown path-loss model '{model}' (allowed: umi_street_canyon, uma)")
-    pl_los = np.where(d2d <= d_bp, pl1, pl2)
+    pl_los = offset + near_slope * log_d3d + 20.0 * log_fc  # before the breakpoint
+    beyond = d2d > d_bp
+    if np.any(beyond):
+        far = offset + 40.0 * log_d3d + 20.0 * log_fc - far_term * np.log10(d_bp**2 + dh2)
+        pl_los = np.where(beyond, far, pl_los)
     return np.where(los, pl_los, np.maximum(pl_los, nlos))
