@@ -31,6 +31,7 @@ from netsim.network.radio import RadioPool
 from netsim.network.topology import CLOUD, build_network
 from netsim.record.recorder import RunRecorder
 from netsim.record.tables import DEVICES, categories
+from netsim.record.task_log import TaskLog
 from netsim.rng import stream
 from netsim.scenario.loader import LoadedScenario
 from netsim.workload.arrivals import build_arrivals
@@ -102,8 +103,9 @@ class Simulation:
         self.devices = DeviceState(dev.compute_flops, dev.energy_per_flop_j, dev.battery_j,
                                    dev.tx_power_dbm, dev.split_layer)
 
-        self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows,
-                                    bss.ids, [s.name for s in self.servers])
+        self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows)
+        self.task_log = TaskLog(self.recorder.tasks, scn.record.row_group_rows, bss.ids,
+                                [s.name for s in self.servers])
         self.uplink = RadioPool(self.n_devices, bss.bandwidth_hz, self.tick_s,
                                 self.channel.rate_bps)
         self.downlink = RadioPool(self.n_devices, bss.downlink_bandwidth_hz, self.tick_s,
@@ -116,7 +118,7 @@ class Simulation:
                                if s.cloud_offload_wait_s is not None},
             self.tick_s, wl.deadline_s, wl.drop_late, wl.input_bytes or self.profile.input_bytes,
             wl.result_bytes or self.profile.result_bytes, self.uplink, self.downlink,
-            self.recorder.tasks.rows.append)
+            self.task_log)
 
         self._t_large_scale = 0.0
         self._stop_signal: str | None = None
@@ -337,7 +339,7 @@ class Simulation:
             if gc_was_enabled:
                 gc.enable()
             self._maybe_sample(self.env.now, final=True)
-            self.recorder.tasks.rows.extend(self.flow.in_flight())
+            self.task_log.close()
             manifest = self.recorder.finish(status, self.counts(), self.env.now,
                                             time.perf_counter() - wall0, error)
         return RunResult(self.out_dir, manifest)

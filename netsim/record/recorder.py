@@ -8,22 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from netsim.record.manifest import package_versions, write_manifest
-from netsim.record.tables import SCHEMAS, TableWriter, tasks_to_table
+from netsim.record.tables import SCHEMAS, TableWriter
 from netsim.scenario.schema import Scenario
 
 
 class RunRecorder:
     """Owns `tasks`, `devices`, `links`, `servers` writers and `manifest.json`."""
 
-    def __init__(self, out_dir: Path, scenario: Scenario, seed: int, row_group_rows: int,
-                 bs_names: list[str], server_names: list[str]):
+    def __init__(self, out_dir: Path, scenario: Scenario, seed: int, row_group_rows: int):
         self.out_dir = out_dir
         self.scenario = scenario
         self.seed = seed
         self.row_group_rows = row_group_rows
         self.manifest: dict[str, Any] = {}
-        self.tasks = TableWriter(self.out_dir / "tasks", SCHEMAS["tasks"], self.row_group_rows,
-                                 lambda tasks: tasks_to_table(tasks, bs_names, server_names))
+        self.tasks = TableWriter(self.out_dir / "tasks", SCHEMAS["tasks"], self.row_group_rows)
         self.devices = TableWriter(self.out_dir / "devices", SCHEMAS["devices"],
                                    self.row_group_rows)
         self.links = TableWriter(self.out_dir / "links", SCHEMAS["links"], self.row_group_rows)

@@ -7,7 +7,6 @@ readable even if the process dies without closing; memory is bounded by one row 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -57,31 +56,6 @@ def categories(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
     """Integer codes (-1 = missing) as a dictionary-encoded string column."""
     return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
                                           pa.array(list(names), type=pa.string()))
-
-
-def tasks_to_table(tasks: Sequence[Any], bs_names: Sequence[str],
-                   server_names: Sequence[str]) -> pa.Table:
-    """Task objects -> the `tasks` table. Columns are pulled with attrgetter (in C), and the
-    base station, server and status are integer codes turned into dictionary columns."""
-    def column(name: str, dtype=float) -> np.ndarray:
-        return np.fromiter(map(attrgetter(name), tasks), dtype=dtype, count=len(tasks))
-
-    status = column("status", np.int32)
-    t_arrival, t_done = column("t_arrival"), column("t_done")
-    finished = status <= 1
-    latency = np.where(finished, t_done - t_arrival, np.nan)
-    arrays = [
-        pa.array(column("id", np.int64)), pa.array(column("device", np.int32)),
-        pa.array(t_arrival), pa.array(column("split", np.int16)),
-        categories(column("bs", np.int32), bs_names),
-        categories(column("server", np.int32), server_names),
-        *(pa.array(column(name)) for name in (
-            "t_local_done", "t_uplink_start", "t_uplink_done", "t_server_start",
-            "t_server_done")),
-        pa.array(t_done), pa.array(latency), pa.array(column("energy")),
-        pa.array(column("bytes_up", np.int64)), categories(status, TASK_STATUSES),
-    ]
-    return pa.Table.from_arrays(arrays, schema=TASKS)
 
 
 class TableWriter:

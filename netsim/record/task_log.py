@@ -1,0 +1,120 @@
+"""Per-task columns written as tasks progress, in chunks of consecutive task ids.
+
+The task flow writes whole batches at once (numpy slices and fancy indexing), never one
+Python object per field. A chunk becomes one Parquet part of the `tasks` table as soon as
+every task in it has ended, so memory holds only chunks with tasks still in flight; at the
+end of a run every remaining chunk is written, its unfinished tasks marked `in_flight`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from netsim.record.tables import TASK_STATUSES, TASKS, TableWriter, categories
+
+IN_FLIGHT = TASK_STATUSES.index("in_flight")
+FLOAT_COLUMNS = ("t_arrival", "t_local_done", "t_uplink_start", "t_uplink_done",
+                 "t_server_start", "t_server_done", "t_done", "device_energy_j")
+INT_COLUMNS = {"device": np.int32, "split_layer": np.int16, "bs": np.int32, "server": np.int32,
+               "bytes_up": np.int64, "status": np.int8}
+
+
+class TaskLog:
+    """Columns of every task, by task id, flushed to `writer` chunk by chunk."""
+
+    def __init__(self, writer: TableWriter, chunk_rows: int, bs_names: Sequence[str],
+                 server_names: Sequence[str]):
+        self.writer = writer
+        self.chunk_rows = chunk_rows
+        self.bs_names = list(bs_names)
+        self.server_names = list(server_names)
+        self._chunks: dict[int, dict[str, np.ndarray]] = {}
+        self._ended: dict[int, int] = {}
+        self.n_issued = 0  # task ids 0..n_issued-1 exist
+
+    def _chunk(self, index: int) -> dict[str, np.ndarray]:
+        chunk = self._chunks.get(index)
+        if chunk is None:
+            size = self.chunk_rows
+            chunk = {name: np.full(size, np.nan) for name in FLOAT_COLUMNS}
+            chunk.update({name: np.full(size, -1, dtype=dtype)
+                          for name, dtype in INT_COLUMNS.items()})
+            chunk["status"][:] = IN_FLIGHT
+            chunk["device_energy_j"][:] = 0.0
+            self._chunks[index] = chunk
+            self._ended[index] = 0
+        return chunk
+
+    def _by_chunk(self, ids: np.ndarray):
+        """Yield (chunk columns, offsets in the chunk, positions in `ids`)."""
+        chunk_of = ids // self.chunk_rows
+        first = int(chunk_of[0])
+        if chunk_of[-1] == first and (chunk_of == first).all():
+            yield self._chunk(first), ids - first * self.chunk_rows, slice(None)
+            return
+        for index in np.unique(chunk_of).tolist():
+            where = np.flatnonzero(chunk_of == index)
+            yield self._chunk(index), ids[where] - index * self.chunk_rows, where
+
+    def issue(self, n: int) -> int:
+        """Reserve ids for n new tasks; return the first."""
+        first = self.n_issued
+        self.n_issued += n
+        return first
+
+    def put(self, ids: np.ndarray, **columns: np.ndarray | float) -> None:
+        """Set columns of tasks `ids` (an array; values an array of the same length or a
+        scalar)."""
+        if len(ids) == 0:
+            return
+        for chunk, offsets, where in self._by_chunk(ids):
+            for name, values in columns.items():
+                chunk[name][offsets] = values if np.isscalar(values) else values[where]
+
+    def add(self, ids: np.ndarray, name: str, values: np.ndarray) -> None:
+        """Add `values` to column `name` of tasks `ids` (ids distinct)."""
+        if len(ids) == 0:
+            return
+        for chunk, offsets, where in self._by_chunk(ids):
+            chunk[name][offsets] += values[where]
+
+    def end(self, ids: np.ndarray, t_done: np.ndarray, status: np.ndarray | int) -> None:
+        """Tasks `ids` left the system at `t_done` with `status`; write full chunks."""
+        if len(ids) == 0:
+            return
+        self.put(ids, t_done=t_done, status=status)
+        counts = np.bincount(ids // self.chunk_rows)
+        for index in np.flatnonzero(counts).tolist():
+            self._ended[index] += int(counts[index])
+            if self._ended[index] == self.chunk_rows:
+                self._write(index)
+
+    def close(self) -> None:
+        """Write every chunk still held (its unfinished tasks stay `in_flight`)."""
+        for index in sorted(self._chunks):
+            self._write(index)
+
+    def _write(self, index: int) -> None:
+        chunk = self._chunks.pop(index)
+        del self._ended[index]
+        first = index * self.chunk_rows
+        n = min(self.chunk_rows, self.n_issued - first)
+        if n <= 0:
+            return
+        col = {name: values[:n] for name, values in chunk.items()}
+        finished = col["status"] <= 1
+        latency = np.where(finished, col["t_done"] - col["t_arrival"], np.nan)
+        arrays = [
+            pa.array(np.arange(first, first + n, dtype=np.int64)), pa.array(col["device"]),
+            pa.array(col["t_arrival"]), pa.array(col["split_layer"]),
+            categories(col["bs"], self.bs_names), categories(col["server"], self.server_names),
+            *(pa.array(col[name]) for name in ("t_local_done", "t_uplink_start", "t_uplink_done",
+                                               "t_server_start", "t_server_done", "t_done")),
+            pa.array(latency), pa.array(col["device_energy_j"]), pa.array(col["bytes_up"]),
+            categories(col["status"].astype(np.int32), TASK_STATUSES),
+        ]
+        self.writer.add_batch(pa.Table.from_arrays(arrays, schema=TASKS))
+        self.writer.flush()
