@@ -182,6 +182,7 @@ class Simulation:
         self._collect_garbage_now_and_then()
         self.odometer_m += np.hypot(*(self.xy - before).T)
         self._attach()
+        self.flow.sync()
 
     def _collect_garbage_now_and_then(self) -> None:
         """Tasks and their queue entries form no reference cycles, yet the automatic cyclic
@@ -273,6 +274,7 @@ class Simulation:
                                             min(1.0, (busy - busy0) / window)))
 
     def _sample_devices(self, t: float) -> None:
+        self.flow.sync()  # batteries and energy up to date
         dev, bss = self.network.devices, self.network.base_stations
         every = np.arange(self.n_devices)
         rx_mw = self._up_base * self.channel.fading_power(every, t)

@@ -91,7 +91,11 @@ class TaskFlow:
         upload = profile.upload_bytes(np.arange(self.n_layers + 1))
         upload[0] = input_bytes
         self.upload_bytes_by_split = upload
-        self._ended = np.zeros(3, dtype=np.int64)  # done, deadline missed, dropped
+        self._ended = [0, 0, 0]  # done, deadline missed, dropped
+        self._tx_power_w = devices.tx_power_w.tolist()
+        self._bs_of_list = bs_of.tolist()  # refreshed by sync after every re-attachment
+        self._spent_devices: list[int] = []  # radio energy, applied to batteries by sync
+        self._spent_j: list[float] = []
         self._pending: list[list] = [[] for _ in servers]  # arrival heaps per server
         self._seq = 0
         self._local_only: dict[int, list[tuple[float, Task]]] = {}  # by tick of completion
@@ -115,7 +119,7 @@ class TaskFlow:
         self.log.put(ids, t_arrival=times, device=devs, split_layer=split, bytes_up=up_bytes,
                      device_energy_j=energy)
         if not alive.all():
-            self._end(ids[~alive], times[~alive], DROPPED)
+            self._end(ids[~alive], times[~alive], np.full(int((~alive).sum()), DROPPED))
             ids, times, devs, split, f_dev, scale, up_bytes = (
                 a[alive] for a in (ids, times, devs, split, f_dev, scale, up_bytes))
         f_srv = self.total_flops * scale - f_dev
@@ -136,7 +140,7 @@ class TaskFlow:
                 local_only.setdefault(int(done // tick), []).append((done, task))
             else:
                 enqueue(d, done, 8.0 * ub, task)
-        self.log.put(ids, t_local_done=np.array(local_done))
+        self.log.put(ids, t_local_done=local_done)
 
     def finish_local(self, k: int, t1: float) -> None:
         """Complete the fully local tasks whose device compute ends in tick k."""
@@ -146,8 +150,7 @@ class TaskFlow:
         later = [entry for entry in ready if entry[0] >= t1]  # rounding put them a tick early
         if later:
             self._local_only.setdefault(k + 1, []).extend(later)
-            ready = [entry for entry in ready if entry[0] < t1]
-        self._complete([task for _, task in ready], np.array([t for t, _ in ready]))
+        self._complete((task, t) for t, task in ready if t < t1)
 
     # ------------------------------------------------------------------ uplink and servers
 
@@ -155,26 +158,31 @@ class TaskFlow:
         """Uplink transfers ended (in time order): pay the radio energy, cross the backhaul."""
         if not completed:
             return
-        tasks, starts, finishes = zip(*completed)
-        ids = np.fromiter((task.id for task in tasks), dtype=np.int64, count=len(tasks))
-        devs = np.fromiter((task.device for task in tasks), dtype=np.int64, count=len(tasks))
-        t_start, t_finish = np.array(starts), np.array(finishes)
-        state = self.devices
-        energy = state.tx_power_w[devs] * (t_finish - t_start)
-        np.subtract.at(state.battery_j, devs, energy)
-        np.add.at(state.energy_used_j, devs, energy)
-        bs = self.bs_of[devs]
-        self.log.put(ids, t_uplink_start=t_start, t_uplink_done=t_finish, bs=bs)
+        tx_power, bs_of, drop_late = self._tx_power_w, self._bs_of_list, self.drop_late
+        ids, starts, finishes, base_stations, energy, devices = [], [], [], [], [], []
+        dropped, drop_times = [], []
+        for task, t_start, t_finish in completed:
+            d = task.device
+            b = bs_of[d]
+            ids.append(task.id)
+            starts.append(t_start)
+            finishes.append(t_finish)
+            base_stations.append(b)
+            devices.append(d)
+            energy.append(tx_power[d] * (t_finish - t_start))
+            if drop_late and t_finish > task.deadline:
+                dropped.append(task.id)
+                drop_times.append(t_finish)
+                continue
+            task.bs = b
+            self._arrive_at(self.bs_server[b], self.bs_links[b].send(t_finish, task.bytes_up, UP),
+                            task)
+        self.log.put(ids, t_uplink_start=starts, t_uplink_done=finishes, bs=base_stations)
         self.log.add(ids, "device_energy_j", energy)
-        keep = np.ones(len(tasks), dtype=bool)
-        if self.drop_late:
-            keep = t_finish <= np.array([task.deadline for task in tasks])
-            self._end(ids[~keep], t_finish[~keep], DROPPED)
-        for task, t, b, go in zip(tasks, finishes, bs.tolist(), keep.tolist()):
-            if go:
-                task.bs = b
-                self._arrive_at(self.bs_server[b], self.bs_links[b].send(t, task.bytes_up, UP),
-                                task)
+        self._spent_devices.extend(devices)
+        self._spent_j.extend(energy)
+        if dropped:
+            self._end(dropped, drop_times, [DROPPED] * len(dropped))
 
     def _arrive_at(self, server: ComputeServer, t: float, task: Task) -> None:
         self._seq += 1
@@ -182,58 +190,76 @@ class TaskFlow:
 
     def admit(self, t1: float) -> None:
         """Admit, in time order, every server arrival before t1 (edge servers, then cloud)."""
-        admitted: list[tuple[int, float, float, int]] = []
-        dropped: list[tuple[int, float]] = []
+        ids, starts, ends, where = [], [], [], []
+        dropped, drop_times = [], []
         for index, server in enumerate(self.servers):
             pending = self._pending[index]
             offload_wait = self.offload_wait_s.get(server.name)
             while pending and pending[0][0] < t1:
                 t, _, task = heapq.heappop(pending)
                 if self.drop_late and t > task.deadline:
-                    dropped.append((task.id, t))
+                    dropped.append(task.id)
+                    drop_times.append(t)
                     continue
                 if offload_wait is not None and server.wait_s(t) > offload_wait:
                     link = self.cloud_links[server.name]
                     self._arrive_at(self.cloud, link.send(t, task.bytes_up, UP), task)
                     continue
                 start, end = server.admit(t, task.flops_server)
-                admitted.append((task.id, start, end, index))
+                ids.append(task.id)
+                starts.append(start)
+                ends.append(end)
+                where.append(index)
                 # the small result goes back over the wired links, then the radio downlink
                 edge = self.bs_server[task.bs]
                 if server is self.cloud and edge is not self.cloud:
                     end = self.cloud_links[edge.name].send(end, self.result_bytes, DOWN)
                 back = self.bs_links[task.bs].send(end, self.result_bytes, DOWN)
                 self.downlink.enqueue(task.device, back, self.result_bits, task)
-        if admitted:
-            ids, starts, ends, servers = (np.array(c) for c in zip(*admitted))
-            self.log.put(ids, t_server_start=starts, t_server_done=ends, server=servers)
+        if ids:
+            self.log.put(ids, t_server_start=starts, t_server_done=ends, server=where)
         if dropped:
-            ids, times = (np.array(c) for c in zip(*dropped))
-            self._end(ids, times, DROPPED)
+            self._end(dropped, drop_times, [DROPPED] * len(dropped))
 
     def after_downlink(self, completed: list[Completion]) -> None:
         """Results arrived on their devices: the tasks are complete."""
         if completed:
-            tasks, _, finishes = zip(*completed)
-            self._complete(tasks, np.array(finishes))
+            self._complete((task, t_finish) for task, _, t_finish in completed)
 
     # ------------------------------------------------------------------ endings
 
-    def _complete(self, tasks, t_done: np.ndarray) -> None:
-        if not len(tasks):
-            return
-        ids = np.fromiter((task.id for task in tasks), dtype=np.int64, count=len(tasks))
-        late = t_done > np.fromiter((task.deadline for task in tasks), dtype=float,
-                                    count=len(tasks))
-        self._end(ids, t_done, np.where(late, DROPPED if self.drop_late else MISSED, DONE))
+    def _complete(self, finished) -> None:
+        """End (task, t_done) pairs: done, or late (missed, or dropped with drop_late)."""
+        late_status = DROPPED if self.drop_late else MISSED
+        ids, times, statuses = [], [], []
+        for task, t_done in finished:
+            ids.append(task.id)
+            times.append(t_done)
+            statuses.append(late_status if t_done > task.deadline else DONE)
+        if ids:
+            self._end(ids, times, statuses)
 
-    def _end(self, ids: np.ndarray, t_done: np.ndarray, status: np.ndarray | int) -> None:
-        if len(ids) == 0:
-            return
-        self._ended += np.bincount(np.broadcast_to(status, ids.shape), minlength=3)[:3]
+    def _end(self, ids, t_done, status) -> None:
+        if isinstance(status, np.ndarray):
+            self._ended += np.bincount(status, minlength=3)[:3]
+        else:
+            for code in status:
+                self._ended[code] += 1
         self.log.end(ids, t_done, status)
 
+    def sync(self) -> None:
+        """Apply buffered energy to the devices and buffered records to the log; pick up the
+        latest attachments. The engine calls it at every large-scale update."""
+        if self._spent_devices:
+            devices = np.array(self._spent_devices)
+            spent = np.array(self._spent_j)
+            np.subtract.at(self.devices.battery_j, devices, spent)
+            np.add.at(self.devices.energy_used_j, devices, spent)
+            self._spent_devices, self._spent_j = [], []
+        self._bs_of_list = self.bs_of.tolist()
+        self.log.sync()
+
     def counts(self) -> dict[str, int]:
-        done, missed, dropped = self._ended.tolist()
+        done, missed, dropped = self._ended
         return {"arrived": self.log.n_issued, "done": done, "deadline_missed": missed,
                 "dropped": dropped, "in_flight": self.log.n_issued - done - missed - dropped}

@@ -1,9 +1,11 @@
 """Per-task columns written as tasks progress, in chunks of consecutive task ids.
 
-The task flow writes whole batches at once (numpy slices and fancy indexing), never one
-Python object per field. A chunk becomes one Parquet part of the `tasks` table as soon as
-every task in it has ended, so memory holds only chunks with tasks still in flight; at the
-end of a run every remaining chunk is written, its unfinished tasks marked `in_flight`.
+The task flow hands over values as it goes (`put`, `add`, `end`: cheap list appends, or
+arrays for whole batches); `sync` moves them into numpy columns in bulk, so the per-call cost
+of numpy is paid once per sync, not once per task or per tick. A chunk becomes one Parquet
+part of the `tasks` table as soon as every task in it has ended, so memory holds only chunks
+with tasks still in flight; at the end every remaining chunk is written, its unfinished tasks
+marked `in_flight`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class TaskLog:
         self._chunks: dict[int, dict[str, np.ndarray]] = {}
         self._ended: dict[int, int] = {}
         self.n_issued = 0  # task ids 0..n_issued-1 exist
+        # buffered writes: column -> (ids, values) pieces; additions; endings
+        self._puts: dict[str, tuple[list, list]] = {}
+        self._adds: dict[str, tuple[list, list]] = {}
+        self._ends: tuple[list, list, list] = ([], [], [])
 
     def _chunk(self, index: int) -> dict[str, np.ndarray]:
         chunk = self._chunks.get(index)
@@ -65,35 +71,67 @@ class TaskLog:
         self.n_issued += n
         return first
 
-    def put(self, ids: np.ndarray, **columns: np.ndarray | float) -> None:
-        """Set columns of tasks `ids` (an array; values an array of the same length or a
-        scalar)."""
-        if len(ids) == 0:
-            return
-        for chunk, offsets, where in self._by_chunk(ids):
-            for name, values in columns.items():
-                chunk[name][offsets] = values if np.isscalar(values) else values[where]
+    def put(self, ids, **columns) -> None:
+        """Set columns of tasks `ids`. Lists or arrays of equal length, or a scalar value;
+        buffered until `sync`."""
+        n = len(ids)
+        for name, values in columns.items():
+            piece = self._puts.setdefault(name, ([], []))
+            piece[0].append(ids)
+            piece[1].append(np.full(n, values) if np.isscalar(values) else values)
 
-    def add(self, ids: np.ndarray, name: str, values: np.ndarray) -> None:
-        """Add `values` to column `name` of tasks `ids` (ids distinct)."""
-        if len(ids) == 0:
-            return
-        for chunk, offsets, where in self._by_chunk(ids):
-            chunk[name][offsets] += values[where]
+    def add(self, ids, name: str, values) -> None:
+        """Add `values` to column `name` of tasks `ids` (buffered until `sync`)."""
+        piece = self._adds.setdefault(name, ([], []))
+        piece[0].append(ids)
+        piece[1].append(values)
 
-    def end(self, ids: np.ndarray, t_done: np.ndarray, status: np.ndarray | int) -> None:
-        """Tasks `ids` left the system at `t_done` with `status`; write full chunks."""
-        if len(ids) == 0:
+    def end(self, ids, t_done, status) -> None:
+        """Tasks `ids` left the system at `t_done` with `status` (buffered until `sync`)."""
+        self._ends[0].append(ids)
+        self._ends[1].append(t_done)
+        self._ends[2].append(np.full(len(ids), status) if np.isscalar(status) else status)
+
+    @staticmethod
+    def _joined(pieces: list) -> np.ndarray:
+        return np.concatenate([np.asarray(p) for p in pieces]) if len(pieces) > 1 \
+            else np.asarray(pieces[0])
+
+    def sync(self) -> None:
+        """Move buffered values into the columns; write chunks whose tasks have all ended."""
+        for name, (ids, values) in self._puts.items():
+            if ids:
+                self._scatter(self._joined(ids), name, self._joined(values), add=False)
+        for name, (ids, values) in self._adds.items():
+            if ids:
+                self._scatter(self._joined(ids), name, self._joined(values), add=True)
+        self._puts.clear()
+        self._adds.clear()
+        ids, t_done, status = self._ends
+        if not ids:
             return
-        self.put(ids, t_done=t_done, status=status)
+        ids = self._joined(ids)
+        self._scatter(ids, "t_done", self._joined(t_done), add=False)
+        self._scatter(ids, "status", self._joined(status), add=False)
+        self._ends = ([], [], [])
         counts = np.bincount(ids // self.chunk_rows)
         for index in np.flatnonzero(counts).tolist():
             self._ended[index] += int(counts[index])
             if self._ended[index] == self.chunk_rows:
                 self._write(index)
 
+    def _scatter(self, ids: np.ndarray, name: str, values: np.ndarray, add: bool) -> None:
+        if len(ids) == 0:
+            return
+        for chunk, offsets, where in self._by_chunk(ids):
+            if add:
+                np.add.at(chunk[name], offsets, values[where])
+            else:
+                chunk[name][offsets] = values[where]
+
     def close(self) -> None:
         """Write every chunk still held (its unfinished tasks stay `in_flight`)."""
+        self.sync()
         for index in sorted(self._chunks):
             self._write(index)
 
