@@ -119,7 +119,7 @@ class TaskFlow:
         self.log.put(ids, t_arrival=times, device=devs, split_layer=split, bytes_up=up_bytes,
                      device_energy_j=energy)
         if not alive.all():
-            self._end(ids[~alive], times[~alive], np.full(int((~alive).sum()), DROPPED))
+            self._end(ids[~alive], times[~alive], [DROPPED] * int((~alive).sum()))
             ids, times, devs, split, f_dev, scale, up_bytes = (
                 a[alive] for a in (ids, times, devs, split, f_dev, scale, up_bytes))
         f_srv = self.total_flops * scale - f_dev
@@ -239,12 +239,9 @@ class TaskFlow:
         if ids:
             self._end(ids, times, statuses)
 
-    def _end(self, ids, t_done, status) -> None:
-        if isinstance(status, np.ndarray):
-            self._ended += np.bincount(status, minlength=3)[:3]
-        else:
-            for code in status:
-                self._ended[code] += 1
+    def _end(self, ids, t_done, status: list[int]) -> None:
+        for code in status:
+            self._ended[code] += 1
         self.log.end(ids, t_done, status)
 
     def sync(self) -> None:

@@ -24,6 +24,10 @@ INT_COLUMNS = {"device": np.int32, "split_layer": np.int16, "bs": np.int32, "ser
                "bytes_up": np.int64, "status": np.int8}
 
 
+def _as_list(values) -> list:
+    return values.tolist() if isinstance(values, np.ndarray) else values
+
+
 class TaskLog:
     """Columns of every task, by task id, flushed to `writer` chunk by chunk."""
 
@@ -72,47 +76,43 @@ class TaskLog:
         return first
 
     def put(self, ids, **columns) -> None:
-        """Set columns of tasks `ids`. Lists or arrays of equal length, or a scalar value;
-        buffered until `sync`."""
-        n = len(ids)
+        """Set columns of tasks `ids` (lists or arrays of equal length, or one scalar for
+        all); buffered until `sync`."""
+        ids = _as_list(ids)
         for name, values in columns.items():
             piece = self._puts.setdefault(name, ([], []))
-            piece[0].append(ids)
-            piece[1].append(np.full(n, values) if np.isscalar(values) else values)
+            piece[0].extend(ids)
+            if np.isscalar(values):
+                piece[1].extend([values] * len(ids))
+            else:
+                piece[1].extend(_as_list(values))
 
     def add(self, ids, name: str, values) -> None:
         """Add `values` to column `name` of tasks `ids` (buffered until `sync`)."""
         piece = self._adds.setdefault(name, ([], []))
-        piece[0].append(ids)
-        piece[1].append(values)
+        piece[0].extend(_as_list(ids))
+        piece[1].extend(_as_list(values))
 
     def end(self, ids, t_done, status) -> None:
         """Tasks `ids` left the system at `t_done` with `status` (buffered until `sync`)."""
-        self._ends[0].append(ids)
-        self._ends[1].append(t_done)
-        self._ends[2].append(np.full(len(ids), status) if np.isscalar(status) else status)
-
-    @staticmethod
-    def _joined(pieces: list) -> np.ndarray:
-        return np.concatenate([np.asarray(p) for p in pieces]) if len(pieces) > 1 \
-            else np.asarray(pieces[0])
+        self._ends[0].extend(_as_list(ids))
+        self._ends[1].extend(_as_list(t_done))
+        self._ends[2].extend(_as_list(status))
 
     def sync(self) -> None:
         """Move buffered values into the columns; write chunks whose tasks have all ended."""
         for name, (ids, values) in self._puts.items():
-            if ids:
-                self._scatter(self._joined(ids), name, self._joined(values), add=False)
+            self._scatter(np.array(ids, dtype=np.int64), name, np.array(values), add=False)
         for name, (ids, values) in self._adds.items():
-            if ids:
-                self._scatter(self._joined(ids), name, self._joined(values), add=True)
+            self._scatter(np.array(ids, dtype=np.int64), name, np.array(values), add=True)
         self._puts.clear()
         self._adds.clear()
         ids, t_done, status = self._ends
         if not ids:
             return
-        ids = self._joined(ids)
-        self._scatter(ids, "t_done", self._joined(t_done), add=False)
-        self._scatter(ids, "status", self._joined(status), add=False)
+        ids = np.array(ids, dtype=np.int64)
+        self._scatter(ids, "t_done", np.array(t_done), add=False)
+        self._scatter(ids, "status", np.array(status), add=False)
         self._ends = ([], [], [])
         counts = np.bincount(ids // self.chunk_rows)
         for index in np.flatnonzero(counts).tolist():
