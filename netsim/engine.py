@@ -121,6 +121,7 @@ class Simulation:
             self.task_log)
 
         self._t_large_scale = 0.0
+        self._next_slow_s = 0.0
         self._stop_signal: str | None = None
         self._sample = {"servers": 0.0, "devices": 0.0}
         self._link_marks: dict[str, Any] = {}
@@ -145,12 +146,8 @@ class Simulation:
             k += 1
 
     def _tick(self, k: int, t0: float, t1: float) -> None:
-        if t0 >= self._t_large_scale + self.scenario.channel.large_scale_update_s:
-            self._update_large_scale(t0)
-        times, devs = self._draw_arrivals(t0, t1)
-        if len(times):
-            scale = self.scenario.workload.flops_scale.sample(self._scale_rng, len(times))
-            self.flow.arrive(times, devs, scale)
+        if t0 >= self._next_slow_s:
+            self._slow_step(k, t0)
         fading = self.channel.fading_power
         self.flow.after_uplink(self.uplink.advance(
             k, t0, t1, lambda idx: self._up_base[idx] * fading(idx, t0), self.bs_of))
@@ -160,6 +157,21 @@ class Simulation:
         self.flow.finish_local(k, t1)
         self._maybe_sample(t0)
         self.recorder.flush_full_tables()
+
+    def _slow_step(self, k: int, t0: float) -> None:
+        """Once per large-scale interval (rounded up to whole ticks): move and re-attach the
+        devices, then draw the interval's arrivals and start their device compute. Batching
+        arrivals over the interval keeps numpy's per-call cost off the tick; a task's split
+        point and its device's battery are read at the start of its interval."""
+        if t0 > 0.0:
+            self._update_large_scale(t0)
+        interval = self.scenario.channel.large_scale_update_s
+        k_next = max(k + 1, math.ceil((t0 + interval) / self.tick_s - 1e-9))
+        self._next_slow_s = min(k_next * self.tick_s, self.horizon_s)
+        times, devs = self._draw_arrivals(t0, self._next_slow_s)
+        if len(times):
+            scale = self.scenario.workload.flops_scale.sample(self._scale_rng, len(times))
+            self.flow.arrive(times, devs, scale)
 
     def _draw_arrivals(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
         drawn = [process.draw(t0, t1) for process in self.arrivals]

@@ -138,3 +138,15 @@ def test_device_moving_across_cells_hands_over(tmp_path):
     assert devices.x_m.iloc[-1] == pytest.approx(540.0)
     # tasks were served through both cells
     assert set(tables.tasks.bs.dropna()) == {"bs0", "bs1"}
+
+
+@pytest.mark.parametrize("model", ["umi_street_canyon", "uma"])
+def test_path_loss_is_continuous_at_the_breakpoint(model):
+    d_bp = 4 * (10.0 - 1) * (1.5 - 1) * 3.5e9 / 299_792_458.0
+    near, far = path_loss_db(model, np.array([d_bp - 1e-6, d_bp + 1e-6]), 3.5, 10.0, 1.5, True)
+    assert near == pytest.approx(far, abs=1e-3)
+    # a known value: UMi LOS at 100 m, 28 GHz, 10 m / 1.5 m antennas
+    d3d = np.hypot(100.0, 8.5)
+    expected = 32.4 + 21 * np.log10(d3d) + 20 * np.log10(28.0)
+    assert path_loss_db("umi_street_canyon", np.array([100.0]), 28.0, 10.0, 1.5, True)[0] == \
+        pytest.approx(expected)

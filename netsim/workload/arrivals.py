@@ -4,11 +4,11 @@
 The superposition of a group's per-device processes is drawn as one stream, and every arrival
 keeps its device, so the result is exact for Poisson and its modulated variants:
 - poisson: count ~ Poisson(n * rate * dt), devices uniform, times uniform in the tick.
-- bursty (MMPP-2): each device is in a low or high state; per tick, counts ~ Poisson(rate of
-  the state * dt), then the state flips with probability 1 - exp(-dt / mean sojourn), so a
-  sojourn is geometric in ticks (exponential in the limit of small ticks).
-- diurnal: Poisson whose rate follows a cosine; the count uses the exact integral of the rate
-  over the tick.
+- bursty (MMPP-2): each device alternates between a low and a high state with exponential
+  sojourns; the switch times are tracked exactly, and each state segment gets Poisson
+  arrivals at its rate.
+- diurnal: Poisson whose rate follows a cosine, drawn exactly by thinning a Poisson stream at
+  the peak rate.
 - trace: replays `t_s,device` rows from CSV.
 """
 
@@ -62,17 +62,35 @@ class Bursty(ArrivalProcess):
         # start in the stationary distribution of the two-state chain
         p_high = spec.mean_high_s / (spec.mean_high_s + spec.mean_low_s)
         self.high = rng.random(len(index)) < p_high
+        self.next_switch = rng.exponential(self._mean_sojourn(self.high))
+
+    def _mean_sojourn(self, high):
+        return np.where(high, self.spec.mean_high_s, self.spec.mean_low_s)
+
+    def _rate(self, high):
+        return np.where(high, self.spec.rate_high_per_s, self.spec.rate_low_per_s)
 
     def draw(self, t0, t1):
-        dt = t1 - t0
-        spec = self.spec
-        rate = np.where(self.high, spec.rate_high_per_s, spec.rate_low_per_s)
-        counts = self.rng.poisson(rate * dt)
-        devices = np.repeat(self.index, counts)
-        leave = np.where(self.high, 1.0 - np.exp(-dt / spec.mean_high_s),
-                         1.0 - np.exp(-dt / spec.mean_low_s))
-        self.high ^= self.rng.random(len(self.index)) < leave
-        return self._uniform_in(t0, t1, devices)
+        # devices that stay in their state for the whole interval: one segment each
+        stay = self.next_switch >= t1
+        counts = self.rng.poisson(self._rate(self.high[stay]) * (t1 - t0))
+        devices = [np.repeat(self.index[stay], counts)]
+        times = [t0 + (t1 - t0) * self.rng.random(int(counts.sum()))]
+        # the others: walk their switches in order
+        for i in np.flatnonzero(~stay).tolist():
+            start = t0
+            while True:
+                end = min(self.next_switch[i], t1)
+                n = self.rng.poisson(float(self._rate(self.high[i])) * (end - start))
+                times.append(start + (end - start) * self.rng.random(n))
+                devices.append(np.full(n, self.index[i]))
+                if end >= t1:
+                    break
+                self.high[i] = not self.high[i]
+                self.next_switch[i] = end + self.rng.exponential(
+                    float(self._mean_sojourn(self.high[i])))
+                start = end
+        return np.concatenate(times), np.concatenate(devices)
 
 
 class Diurnal(ArrivalProcess):
@@ -80,18 +98,19 @@ class Diurnal(ArrivalProcess):
         super().__init__(index, rng)
         self.spec = spec
 
-    def mean_count(self, t0: float, t1: float) -> float:
-        """Expected arrivals per device in [t0, t1): the integral of the rate."""
+    def rate(self, t: np.ndarray | float) -> np.ndarray:
+        """Arrival rate per device at time t."""
         s = self.spec
-        w = 2.0 * np.pi / s.period_s
-        integral = (t1 - t0) + s.amplitude / w * (np.sin(w * (t1 - s.peak_s))
-                                                  - np.sin(w * (t0 - s.peak_s)))
-        return s.rate_per_s * integral
+        return s.rate_per_s * (1.0 + s.amplitude * np.cos(2.0 * np.pi * (t - s.peak_s)
+                                                          / s.period_s))
 
     def draw(self, t0, t1):
-        count = self.rng.poisson(self.mean_count(t0, t1) * len(self.index))
-        devices = self.index[self.rng.integers(0, len(self.index), count)]
-        return self._uniform_in(t0, t1, devices)
+        peak = self.spec.rate_per_s * (1.0 + self.spec.amplitude)
+        count = self.rng.poisson(peak * (t1 - t0) * len(self.index))
+        times = t0 + (t1 - t0) * self.rng.random(count)
+        keep = self.rng.random(count) * peak < self.rate(times)  # thinning: exact
+        devices = self.index[self.rng.integers(0, len(self.index), int(keep.sum()))]
+        return times[keep], devices
 
 
 class Trace(ArrivalProcess):
