@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import simpy
 
 from netsim.entities.servers import ComputeServer
@@ -30,7 +29,7 @@ from netsim.network.mobility import build_mobility
 from netsim.network.radio import RadioPool
 from netsim.network.topology import CLOUD, build_network
 from netsim.record.recorder import RunRecorder
-from netsim.record.tables import DEVICES, categories
+from netsim.record.samplers import ServerLinkSampler, device_sample
 from netsim.record.task_log import TaskLog
 from netsim.rng import stream
 from netsim.scenario.loader import LoadedScenario
@@ -123,9 +122,10 @@ class Simulation:
         self._t_large_scale = 0.0
         self._next_slow_s = 0.0
         self._stop_signal: str | None = None
-        self._sample = {"servers": 0.0, "devices": 0.0}
-        self._link_marks: dict[str, Any] = {}
-        self._server_marks = {s.name: (s.flops_done, s.tasks_admitted) for s in self.servers}
+        self.sampler = ServerLinkSampler(self.recorder, self.servers, bss.ids, self.uplink,
+                                         self.downlink,
+                                         [*self.bs_links, *self.cloud_links.values()])
+        self._t_device_sample = 0.0
 
     # ------------------------------------------------------------------ the tick
 
@@ -246,65 +246,21 @@ class Simulation:
 
     def _maybe_sample(self, t: float, final: bool = False) -> None:
         rec = self.scenario.record
-        if final or t >= self._sample["servers"] + rec.sample_s:
-            self._sample_servers_links(self._sample["servers"], t)
-            self._sample["servers"] = t
-        if final or t >= self._sample["devices"] + rec.device_sample_s or t == 0.0:
+        if final or t >= self.sampler.t_last + rec.sample_s:
+            self.sampler.sample(t)
+        if final or t >= self._t_device_sample + rec.device_sample_s or t == 0.0:
             self._sample_devices(t)
-            self._sample["devices"] = t
-
-    def _sample_servers_links(self, t0: float, t1: float) -> None:
-        window = t1 - t0
-        if window <= 0:
-            return
-        for server in self.servers:
-            busy, queue = server.window_stats(t0, t1)
-            flops0, tasks0 = self._server_marks[server.name]
-            self.recorder.servers.rows.append((t1, server.name, server.cores, queue, busy,
-                                          server.flops_done - flops0,
-                                          server.tasks_admitted - tasks0))
-            self._server_marks[server.name] = (server.flops_done, server.tasks_admitted)
-        ids = self.network.base_stations.ids
-        for kind, pool in (("radio_up", self.uplink), ("radio_down", self.downlink)):
-            marks = np.array([pool.bits_sent, pool.tx_s, pool.busy_hz_s])
-            before = self._link_marks.get(kind, np.zeros_like(marks))
-            delta = (marks - before) / window
-            self._link_marks[kind] = marks.copy()
-            for b, name in enumerate(ids):
-                self.recorder.links.rows.append((t1, f"{name}:{kind}", kind, pool.bandwidth_hz[b],
-                                            math.nan, delta[0, b], delta[1, b],
-                                            min(1.0, delta[2, b] / pool.bandwidth_hz[b])))
-        wired = [*self.bs_links, *self.cloud_links.values()]
-        for link in wired:
-            for direction, kind in ((0, "wired_up"), (1, "wired_down")):
-                key = f"{link.name}:{kind}"
-                bits, busy = link.bits_sent[direction], link.busy_s[direction]
-                bits0, busy0 = self._link_marks.get(key, (0.0, 0.0))
-                self._link_marks[key] = (bits, busy)
-                self.recorder.links.rows.append((t1, key, kind, math.nan, link.rate_bps,
-                                            (bits - bits0) / window, math.nan,
-                                            min(1.0, (busy - busy0) / window)))
+            self._t_device_sample = t
 
     def _sample_devices(self, t: float) -> None:
         self.flow.sync()  # batteries and energy up to date
         dev, bss = self.network.devices, self.network.base_stations
-        every = np.arange(self.n_devices)
-        rx_mw = self._up_base * self.channel.fading_power(every, t)
-        with np.errstate(divide="ignore"):
-            rx_dbm = 10.0 * np.log10(rx_mw)
+        rx_mw = self._up_base * self.channel.fading_power(np.arange(self.n_devices), t)
         full_band = bss.bandwidth_hz[self.bs_of]
-        state = self.devices
-        columns = [
-            pa.array(np.full(self.n_devices, t)), pa.array(every.astype(np.int32)),
-            categories(dev.group, self.network.group_names),
-            pa.array(self.xy[:, 0]), pa.array(self.xy[:, 1]), categories(self.bs_of, bss.ids),
-            pa.array(rx_dbm), pa.array(self.channel.rate_bps(rx_mw, full_band) / full_band),
-            pa.array(np.where(self.uplink.busy, self.uplink.rate_bps, 0.0)),
-            pa.array(state.split_layer.astype(np.int16)), pa.array(state.battery_j),
-            pa.array(state.energy_used_j), pa.array(state.local_flops),
-            pa.array(np.array(self.uplink.queue_lengths(), dtype=np.int32)),
-        ]
-        self.recorder.devices.add_batch(pa.Table.from_arrays(columns, schema=DEVICES))
+        se = self.channel.rate_bps(rx_mw, full_band) / full_band
+        self.recorder.devices.add_batch(device_sample(
+            t, self.n_devices, dev.group, self.network.group_names, self.xy, self.bs_of,
+            bss.ids, rx_mw, se, self.uplink, self.devices))
 
     # ------------------------------------------------------------------ running
 

@@ -1,0 +1,79 @@
+"""Periodic samples of servers, links and devices into the `servers`, `links` and `devices`
+tables. Counters in the model are cumulative; a sample records the change over its window."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+
+from netsim.entities.servers import ComputeServer
+from netsim.network.links import Link
+from netsim.network.radio import RadioPool
+from netsim.record.recorder import RunRecorder
+from netsim.record.tables import DEVICES, categories
+
+
+class ServerLinkSampler:
+    """Every `sample_s`: server queue and busy fraction; radio and wired link throughput."""
+
+    def __init__(self, recorder: RunRecorder, servers: list[ComputeServer], bs_ids: list[str],
+                 uplink: RadioPool, downlink: RadioPool, wired: list[Link]):
+        self.recorder = recorder
+        self.servers = servers
+        self.radio = [("radio_up", uplink), ("radio_down", downlink)]
+        self.radio_names = {kind: [f"{b}:{kind}" for b in bs_ids] for kind, _ in self.radio}
+        self.wired = wired
+        self._marks: dict[str, list[float]] = {}
+        self.t_last = 0.0
+
+    def _delta(self, key: str, values: list[float]) -> list[float]:
+        before = self._marks.get(key) or [0.0] * len(values)
+        self._marks[key] = list(values)
+        return [v - b for v, b in zip(values, before)]
+
+    def sample(self, t: float) -> None:
+        window = t - self.t_last
+        if window <= 0:
+            return
+        for server in self.servers:
+            busy, queue = server.window_stats(self.t_last, t)
+            flops, tasks = self._delta(server.name, [server.flops_done, server.tasks_admitted])
+            self.recorder.servers.rows.append((t, server.name, server.cores, queue, busy, flops,
+                                               int(tasks)))
+        rows = self.recorder.links.rows
+        for kind, pool in self.radio:
+            bits = self._delta(f"{kind}:bits", pool.bits_sent)
+            tx_s = self._delta(f"{kind}:tx", pool.tx_s)
+            hz_s = self._delta(f"{kind}:hz", pool.busy_hz_s)
+            for name, band, b, x, h in zip(self.radio_names[kind], pool.bandwidth_hz.tolist(),
+                                           bits, tx_s, hz_s):
+                rows.append((t, name, kind, band, math.nan, b / window, x / window,
+                             min(1.0, h / window / band)))
+        for link in self.wired:
+            for direction, kind in ((0, "wired_up"), (1, "wired_down")):
+                key = f"{link.name}:{kind}"
+                bits, busy = self._delta(key, [link.bits_sent[direction], link.busy_s[direction]])
+                rows.append((t, key, kind, math.nan, link.rate_bps, bits / window, math.nan,
+                             min(1.0, busy / window)))
+        self.t_last = t
+
+
+def device_sample(t: float, n: int, group: np.ndarray, group_names: list[str], xy: np.ndarray,
+                  bs_of: np.ndarray, bs_ids: list[str], rx_mw: np.ndarray,
+                  spectral_efficiency: np.ndarray, uplink: RadioPool,
+                  state) -> pa.Table:
+    """One row per device at time t, as a table of the `devices` schema."""
+    with np.errstate(divide="ignore"):
+        rx_dbm = 10.0 * np.log10(rx_mw)
+    columns = [
+        pa.array(np.full(n, t)), pa.array(np.arange(n, dtype=np.int32)),
+        categories(group, group_names), pa.array(xy[:, 0]), pa.array(xy[:, 1]),
+        categories(bs_of, bs_ids), pa.array(rx_dbm), pa.array(spectral_efficiency),
+        pa.array(np.where(uplink.busy, uplink.rate_bps, 0.0)),
+        pa.array(state.split_layer.astype(np.int16)), pa.array(state.battery_j),
+        pa.array(state.energy_used_j), pa.array(state.local_flops),
+        pa.array(np.array(uplink.queue_lengths(), dtype=np.int32)),
+    ]
+    return pa.Table.from_arrays(columns, schema=DEVICES)
