@@ -75,8 +75,9 @@ class TaskFlow:
         self.cloud = cloud
         self.cloud_links = cloud_links  # edge server name -> its link to the cloud
         self.offload_wait_s = offload_wait_s  # edge server name -> wait that sends to cloud
+        if servers[-1] is not cloud:
+            raise ValueError("the cloud must be the last server (it is admitted last)")
         self.servers = servers  # every server, the cloud last: admitted in this order
-        self._server_index = {id(s): i for i, s in enumerate(servers)}
         self.tick_s = tick_s
         self.deadline_s = math.inf if deadline_s is None else deadline_s
         self.drop_late = drop_late
@@ -97,6 +98,8 @@ class TaskFlow:
         self._spent_devices: list[int] = []  # radio energy, applied to batteries by sync
         self._spent_j: list[float] = []
         self._pending: list[list] = [[] for _ in servers]  # arrival heaps per server
+        heap_of = {id(server): heap for server, heap in zip(servers, self._pending)}
+        self._bs_routes = [(link, heap_of[id(server)]) for link, server in zip(bs_links, bs_server)]
         self._seq = 0
         self._local_only: dict[int, list[tuple[float, Task]]] = {}  # by tick of completion
 
@@ -155,10 +158,12 @@ class TaskFlow:
     # ------------------------------------------------------------------ uplink and servers
 
     def after_uplink(self, completed: list[Completion]) -> None:
-        """Uplink transfers ended (in time order): pay the radio energy, cross the backhaul."""
+        """Uplink transfers ended (in time order): pay the radio energy, cross the backhaul
+        towards the base station's server."""
         if not completed:
             return
         tx_power, bs_of, drop_late = self._tx_power_w, self._bs_of_list, self.drop_late
+        routes, push, seq = self._bs_routes, heapq.heappush, self._seq
         ids, starts, finishes, base_stations, energy, devices = [], [], [], [], [], []
         dropped, drop_times = [], []
         for task, t_start, t_finish in completed:
@@ -175,8 +180,10 @@ class TaskFlow:
                 drop_times.append(t_finish)
                 continue
             task.bs = b
-            self._arrive_at(self.bs_server[b], self.bs_links[b].send(t_finish, task.bytes_up, UP),
-                            task)
+            link, pending = routes[b]
+            seq += 1
+            push(pending, (link.send(t_finish, task.bytes_up, UP), seq, task))
+        self._seq = seq
         self.log.put(ids, t_uplink_start=starts, t_uplink_done=finishes, bs=base_stations)
         self.log.add(ids, "device_energy_j", energy)
         self._spent_devices.extend(devices)
@@ -184,38 +191,39 @@ class TaskFlow:
         if dropped:
             self._end(dropped, drop_times, [DROPPED] * len(dropped))
 
-    def _arrive_at(self, server: ComputeServer, t: float, task: Task) -> None:
-        self._seq += 1
-        heapq.heappush(self._pending[self._server_index[id(server)]], (t, self._seq, task))
-
     def admit(self, t1: float) -> None:
         """Admit, in time order, every server arrival before t1 (edge servers, then cloud)."""
         ids, starts, ends, where = [], [], [], []
         dropped, drop_times = [], []
+        drop_late, bs_links, bs_server = self.drop_late, self.bs_links, self.bs_server
+        cloud, result_bytes, result_bits = self.cloud, self.result_bytes, self.result_bits
+        enqueue, pop = self.downlink.enqueue, heapq.heappop
         for index, server in enumerate(self.servers):
             pending = self._pending[index]
             offload_wait = self.offload_wait_s.get(server.name)
+            admit_here = server.admit
             while pending and pending[0][0] < t1:
-                t, _, task = heapq.heappop(pending)
-                if self.drop_late and t > task.deadline:
+                t, _, task = pop(pending)
+                if drop_late and t > task.deadline:
                     dropped.append(task.id)
                     drop_times.append(t)
                     continue
                 if offload_wait is not None and server.wait_s(t) > offload_wait:
-                    link = self.cloud_links[server.name]
-                    self._arrive_at(self.cloud, link.send(t, task.bytes_up, UP), task)
+                    self._seq += 1
+                    arrive = self.cloud_links[server.name].send(t, task.bytes_up, UP)
+                    heapq.heappush(self._pending[-1], (arrive, self._seq, task))
                     continue
-                start, end = server.admit(t, task.flops_server)
+                start, end = admit_here(t, task.flops_server)
                 ids.append(task.id)
                 starts.append(start)
                 ends.append(end)
                 where.append(index)
                 # the small result goes back over the wired links, then the radio downlink
-                edge = self.bs_server[task.bs]
-                if server is self.cloud and edge is not self.cloud:
-                    end = self.cloud_links[edge.name].send(end, self.result_bytes, DOWN)
-                back = self.bs_links[task.bs].send(end, self.result_bytes, DOWN)
-                self.downlink.enqueue(task.device, back, self.result_bits, task)
+                edge = bs_server[task.bs]
+                if server is cloud and edge is not cloud:
+                    end = self.cloud_links[edge.name].send(end, result_bytes, DOWN)
+                enqueue(task.device, bs_links[task.bs].send(end, result_bytes, DOWN),
+                        result_bits, task)
         if ids:
             self.log.put(ids, t_server_start=starts, t_server_done=ends, server=where)
         if dropped:
