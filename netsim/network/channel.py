@@ -116,7 +116,7 @@ class Channel:
 
     def rate_bps(self, rx_mw: np.ndarray, share_hz: np.ndarray) -> np.ndarray:
         """Shannon rate on `share_hz` at received power `rx_mw`, capped at the highest MCS."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            snr = rx_mw / (self.noise_mw_per_hz * share_hz)
-            se = np.minimum(np.log2(1.0 + snr), self.spec.max_spectral_efficiency)
-        return np.where(share_hz > 0, share_hz * se, 0.0)
+        positive = share_hz > 0  # no np.errstate: it costs more than the arithmetic here
+        snr = np.divide(rx_mw, self.noise_mw_per_hz * share_hz, out=np.zeros(np.shape(rx_mw)),
+                        where=positive)
+        return share_hz * np.minimum(np.log2(1.0 + snr), self.spec.max_spectral_efficiency)

@@ -90,9 +90,10 @@ class RadioPool:
         cand.sort()  # a fixed order, for reproducible runs
         bs = bs_of[cand]
         weight = self.weights[cand]
-        weight_sum = np.bincount(bs, weight, minlength=len(self.bandwidth_hz))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(weight > 0, self.bandwidth_hz[bs] * weight / weight_sum[bs], 0.0)
+        weight_sum = np.bincount(bs, weight, minlength=len(self.bandwidth_hz))[bs]
+        # no np.errstate here: it costs more than the arithmetic at these sizes
+        share = np.divide(self.bandwidth_hz[bs] * weight, weight_sum,
+                          out=np.zeros(len(cand)), where=weight_sum > 0)
         rate = self.rate_fn(rx_fn(cand), share)
         self.rate_bps[cand] = rate
         self.share_hz[cand] = share
