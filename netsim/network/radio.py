@@ -98,50 +98,51 @@ class RadioPool:
         self.rate_bps[cand] = rate
         self.share_hz[cand] = share
         done: list[Completion] = []
-        for device, r, s, b in zip(cand.tolist(), rate.tolist(), share.tolist(), bs.tolist()):
-            self._send(device, t0, t1, r, s, b, done)
+        # the transfer loop, inlined with hoisted lookups: it runs about twice per task
+        queues, busy, remaining, started = self.queues, self.busy, self.remaining_bits, \
+            self.started_at
+        active, bits_sent, tx_s, busy_hz_s = self.active, self.bits_sent, self.tx_s, \
+            self.busy_hz_s
+        for device, r, band, b in zip(cand.tolist(), rate.tolist(), share.tolist(),
+                                         bs.tolist()):
+            queue = queues[device]
+            sending = busy[device]
+            now, sent = t0, 0.0
+            while queue:
+                if sending:
+                    left = remaining[device]
+                else:
+                    ready = queue[0][0]
+                    if ready >= t1:
+                        self._wake_at(ready, device)
+                        break
+                    if ready > now:
+                        now = ready
+                    sending = True
+                    left = queue[0][2]
+                    started[device] = now
+                capacity = r * (t1 - now)
+                if r > 0.0 and capacity >= left:
+                    now += left / r
+                    sent += left
+                    sending = False
+                    done.append((queue.pop(0)[3], started[device], now))
+                else:
+                    remaining[device] = left - capacity
+                    sent += capacity
+                    break
+            busy[device] = sending
+            if sending:
+                active.add(device)
+            else:
+                active.discard(device)
+            if sent > 0.0:
+                bits_sent[b] += sent
+                tx_s[b] += sent / r
+                busy_hz_s[b] += sent / r * band
         if len(done) > 1:
             done.sort(key=_BY_FINISH)
         return done
-
-    def _send(self, device: int, now: float, t1: float, rate: float, share: float, bs: int,
-              done: list[Completion]) -> None:
-        """Send the device's queue in order from `now` until the tick ends at t1."""
-        queue = self.queues[device]
-        busy = self.busy[device]
-        sent = 0.0
-        while queue:
-            if busy:
-                remaining = self.remaining_bits[device]
-            else:
-                ready = queue[0][0]
-                if ready >= t1:
-                    self._wake_at(ready, device)
-                    break
-                if ready > now:
-                    now = ready
-                busy = True
-                remaining = queue[0][2]
-                self.started_at[device] = now
-            capacity = rate * (t1 - now)
-            if rate > 0.0 and capacity >= remaining:
-                now += remaining / rate
-                sent += remaining
-                busy = False
-                done.append((queue.pop(0)[3], self.started_at[device], now))
-            else:
-                self.remaining_bits[device] = remaining - capacity
-                sent += capacity
-                break
-        self.busy[device] = busy
-        if busy:
-            self.active.add(device)
-        else:
-            self.active.discard(device)
-        if sent > 0.0:
-            self.bits_sent[bs] += sent
-            self.tx_s[bs] += sent / rate
-            self.busy_hz_s[bs] += sent / rate * share
 
     def queue_lengths(self) -> list[int]:
         return [len(queue) for queue in self.queues]
