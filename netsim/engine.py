@@ -85,7 +85,7 @@ class Simulation:
         self.odometer_m = np.zeros(self.n_devices)
         self._filtered_loss_db = np.full((self.n_devices, self.n_bs), np.nan)
         k = min(scn.channel.handover_candidates, self.n_bs)
-        self._measured = np.zeros((self.n_devices, k), dtype=np.int64)
+        self._measured = np.zeros((self.n_devices, k), dtype=np.int64)  # flat pair indices
         self.bs_of = np.zeros(self.n_devices, dtype=np.int64)
         self.handovers = 0
         self._up_gain = _db_to_linear(dev.tx_power_dbm + dev.antenna_gain_dbi)  # mW
@@ -223,13 +223,13 @@ class Simulation:
             cand = np.broadcast_to(np.arange(k), (n, k))
         loss = self.channel.candidate_loss_db(self.xy, cand, self.odometer_m)
         # filtered losses live in an N x B array, NaN where a pair was not measured last time
-        store = self._filtered_loss_db
-        previous = np.take_along_axis(store, cand, axis=1)
+        store, pairs = self._filtered_loss_db.ravel(), self.channel.pair_index(cand)
+        previous = store[pairs]
         filtered = np.where(np.isnan(previous), loss,
                             previous + spec.handover_filter * (loss - previous))
-        np.put_along_axis(store, self._measured, np.nan, axis=1)
-        np.put_along_axis(store, cand, filtered, axis=1)
-        self._measured = cand
+        store[self._measured] = np.nan
+        store[pairs] = filtered
+        self._measured = pairs
         every = np.arange(n)
         best = np.argmin(filtered, axis=1)
         if initial:

@@ -47,6 +47,7 @@ class Channel:
         self._los_draw = rng.random((n, b))
         self._shadow_z = rng.standard_normal((n, b)) if self._shadowing_on else np.zeros((n, b))
         self._shadow_odometer = np.zeros((n, b))
+        self._row_base = (np.arange(n) * b)[:, None]
         self._fading = self._complex_normal(n) if spec.fading != "none" else None
         self._fading_t = np.zeros(n)
         k = 10.0 ** (spec.rician_k_db / 10.0)
@@ -61,13 +62,17 @@ class Channel:
     def _complex_normal(self, n: int) -> np.ndarray:
         return (self.rng.standard_normal(n) + 1j * self.rng.standard_normal(n)) / np.sqrt(2.0)
 
-    def _los(self, d2d: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    def pair_index(self, cand: np.ndarray) -> np.ndarray:
+        """Flat indices into (device, base station) arrays of devices i and base stations
+        cand[i, :] (cheaper than take_along_axis at every size here)."""
+        return self._row_base[: len(cand)] + cand
+
+    def _los(self, d2d: np.ndarray, pairs: np.ndarray) -> np.ndarray:
         if self.spec.los == "los":
             return np.ones(d2d.shape, dtype=bool)
         if self.spec.los == "nlos":
             return np.zeros(d2d.shape, dtype=bool)
-        draw = np.take_along_axis(self._los_draw, cand, axis=1)
-        return draw < los_probability(self.spec.path_loss, d2d)
+        return self._los_draw.ravel()[pairs] < los_probability(self.spec.path_loss, d2d)
 
     def candidate_loss_db(self, xy: np.ndarray, cand: np.ndarray,
                           odometer_m: np.ndarray) -> np.ndarray:
@@ -78,21 +83,22 @@ class Channel:
         dx = xy[:, 0:1] - self.bs_xy[cand, 0]
         dy = xy[:, 1:2] - self.bs_xy[cand, 1]
         d2d = np.hypot(dx, dy)
-        los = self._los(d2d, cand)
+        pairs = self.pair_index(cand)
+        los = self._los(d2d, pairs)
         loss = path_loss_db(self.spec.path_loss, d2d, self.bs_carrier_ghz[cand],
                             self.bs_height_m[cand], self.device_height_m[:, None], los)
         if self.spec.absorption_db_per_km > 0:
             loss += self.spec.absorption_db_per_km * d2d / 1000.0
         if not self._shadowing_on:
             return loss
-        moved = odometer_m[:, None] - np.take_along_axis(self._shadow_odometer, cand, axis=1)
-        z = np.take_along_axis(self._shadow_z, cand, axis=1)
+        shadow_z, shadow_odometer = self._shadow_z.ravel(), self._shadow_odometer.ravel()
+        moved = odometer_m[:, None] - shadow_odometer[pairs]
+        z = shadow_z[pairs]
         if np.any(moved > 0):
             rho = np.exp(-moved / self.spec.shadowing_decorrelation_m)
             z = rho * z + np.sqrt(1.0 - rho * rho) * self.rng.standard_normal(z.shape)
-            np.put_along_axis(self._shadow_z, cand, z, axis=1)
-            np.put_along_axis(self._shadow_odometer, cand,
-                              np.broadcast_to(odometer_m[:, None], cand.shape), axis=1)
+            shadow_z[pairs] = z
+            shadow_odometer[pairs] = odometer_m[:, None]
         if self.spec.shadowing_db is None:
             sigma = np.where(los, SHADOWING_SIGMA_DB[(self.spec.path_loss, True)],
                              SHADOWING_SIGMA_DB[(self.spec.path_loss, False)])
