@@ -156,7 +156,6 @@ class Simulation:
             k, t0, t1, lambda idx: self._dl_base[idx] * fading(idx, t0), self.bs_of))
         self.flow.finish_local(k, t1)
         self._maybe_sample(t0)
-        self.recorder.flush_full_tables()
 
     def _slow_step(self, k: int, t0: float) -> None:
         """Once per large-scale interval (rounded up to whole ticks): move and re-attach the
@@ -168,6 +167,7 @@ class Simulation:
         interval = self.scenario.channel.large_scale_update_s
         k_next = max(k + 1, math.ceil((t0 + interval) / self.tick_s - 1e-9))
         self._next_slow_s = min(k_next * self.tick_s, self.horizon_s)
+        self.recorder.flush_full_tables()
         times, devs = self._draw_arrivals(t0, self._next_slow_s)
         if len(times):
             scale = self.scenario.workload.flops_scale.sample(self._scale_rng, len(times))

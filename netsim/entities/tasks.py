@@ -200,6 +200,8 @@ class TaskFlow:
         enqueue, pop = self.downlink.enqueue, heapq.heappop
         for index, server in enumerate(self.servers):
             pending = self._pending[index]
+            if not pending or pending[0][0] >= t1:
+                continue
             offload_wait = self.offload_wait_s.get(server.name)
             admit_here = server.admit
             while pending and pending[0][0] < t1:
