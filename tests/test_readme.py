@@ -1,0 +1,26 @@
+"""The README's Python example runs as written (on a small run instead of the default one)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import netsim
+from tests.conftest import ROOT, SCENARIOS
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    (code,) = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S)]
+    assert readme.splitlines()[1].startswith("make run") and "make test" in readme.splitlines()[2]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "small.yaml").write_text((SCENARIOS / "small.yaml").read_text())
+    netsim.run(netsim.load_scenario(tmp_path / "scenarios" / "small.yaml"),
+               tmp_path / "outputs" / "urban_6g")
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["result"].manifest["status"] == "complete"
+    assert namespace["result"].manifest["scenario"]["horizon_s"] == 30.0
+    assert len(namespace["tasks"]) == namespace["run"].manifest["counts"]["arrived"]
+    assert Path("outputs/small30/manifest.json").exists()
