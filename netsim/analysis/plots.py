@@ -22,6 +22,13 @@ def latency_windows(tasks: pd.DataFrame, window_s: float) -> pd.DataFrame:
     return pd.DataFrame({"p50": grouped.median(), "p95": grouped.quantile(0.95)})
 
 
+def windowed_mean(frame: pd.DataFrame, key: str, value: str, window_s: float) -> pd.DataFrame:
+    """Mean of `value` per `key` and time window (rows: window start, columns: keys)."""
+    bins = (frame.t // window_s) * window_s
+    return frame.assign(window=bins).pivot_table(index="window", columns=key, values=value,
+                                                 aggfunc="mean", observed=True)
+
+
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -56,19 +63,20 @@ def plot_run(run: RunTables, out_dir: Path, window_s: float | None = None) -> li
 
     fig, ax = plt.subplots(figsize=(7, 4))
     radio = run.links[run.links.kind == "radio_up"]
-    for link, rows in radio.groupby("link"):
-        ax.plot(rows.t, rows.rate_bps / 1e6, label=link.split(":")[0])
+    for link, series in windowed_mean(radio, "link", "rate_bps", window_s).items():
+        ax.plot(series.index, series / 1e6, label=str(link).split(":")[0])
     ax.set(xlabel="simulated time (s)", ylabel="uplink throughput (Mbit/s)",
-           title="Uplink throughput per base station")
+           title=f"Uplink throughput per base station ({window_s:g} s means)")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     paths.append(_save(fig, out_dir / "uplink_throughput.png"))
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for server, rows in run.servers.groupby("server"):
-        if rows.flops.sum() > 0:
-            ax.plot(rows.t, rows.busy_fraction * 100.0, label=server)
-    ax.set(xlabel="simulated time (s)", ylabel="busy cores (%)", title="Server utilisation")
+    used = run.servers[run.servers.groupby("server").flops.transform("sum") > 0]
+    for server, series in windowed_mean(used, "server", "busy_fraction", window_s).items():
+        ax.plot(series.index, series * 100.0, label=str(server))
+    ax.set(xlabel="simulated time (s)", ylabel="busy cores (%)",
+           title=f"Server utilisation ({window_s:g} s means)")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     paths.append(_save(fig, out_dir / "server_utilisation.png"))
