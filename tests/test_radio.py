@@ -47,7 +47,7 @@ def test_shares_of_active_uplinks_sum_to_the_band():
     bs = np.array([0, 0, 0, 1, 1, 1, 1])
     for device in range(7):
         pool.enqueue(device, 0.0, 1e12, device)  # long transfers: all active
-    pool.weights[:] = [1, 1, 2, 1, 3, 0.5, 0.5]
+    pool.set_weights(np.array([1, 1, 2, 1, 3, 0.5, 0.5]))
     pool.advance(0, 0.0, 0.1, const(np.ones(7)), bs)
     shares = pool.share_hz
     assert shares[:3].sum() == pytest.approx(1e8)
@@ -55,7 +55,7 @@ def test_shares_of_active_uplinks_sum_to_the_band():
     assert shares[2] == pytest.approx(2 * shares[0])  # proportional to the weights
     assert shares[4] == pytest.approx(3 * shares[3])
     # equal weights: equal shares
-    pool.weights[:] = 1.0
+    pool.set_weights(None)
     pool.advance(1, 0.1, 0.2, const(np.ones(7)), bs)
     assert np.allclose(pool.share_hz[:3], 1e8 / 3) and np.allclose(pool.share_hz[3:], 1e8)
     # a device whose transfer ended no longer takes a share

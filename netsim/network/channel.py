@@ -117,7 +117,8 @@ class Channel:
         h = rho * self._fading[index] + np.sqrt(0.5 - 0.5 * rho * rho) * innovation
         self._fading[index] = h
         self._fading_t[index] = t
-        h = self._rician_los + self._rician_scatter * h
+        if self.spec.fading == "rician":
+            h = self._rician_los + self._rician_scatter * h
         return h.real**2 + h.imag**2
 
     def rate_bps(self, rx_mw: np.ndarray, share_hz: np.ndarray) -> np.ndarray:

@@ -40,7 +40,8 @@ class RadioPool:
         self.remaining_bits = [0.0] * n_devices
         self.started_at = [0.0] * n_devices
         self.active: set[int] = set()  # devices with a transfer in progress
-        self.weights = np.ones(n_devices)  # share weights (a market may set them)
+        self.n_bs = n_bs
+        self.weights: np.ndarray | None = None  # share weights; None = equal shares
         self.rate_bps = np.zeros(n_devices)  # rate in the latest tick each device sent in
         self.share_hz = np.zeros(n_devices)
         self._wake: dict[int, set[int]] = {}
@@ -89,11 +90,15 @@ class RadioPool:
         cand = np.fromiter(members, dtype=np.int64, count=len(members))
         cand.sort()  # a fixed order, for reproducible runs
         bs = bs_of[cand]
-        weight = self.weights[cand]
-        weight_sum = np.bincount(bs, weight, minlength=len(self.bandwidth_hz))[bs]
-        # no np.errstate here: it costs more than the arithmetic at these sizes
-        share = np.divide(self.bandwidth_hz[bs] * weight, weight_sum,
-                          out=np.zeros(len(cand)), where=weight_sum > 0)
+        if self.weights is None:  # equal shares
+            per_bs = self.bandwidth_hz / np.maximum(np.bincount(bs, minlength=self.n_bs), 1)
+            share = per_bs[bs]
+        else:
+            weight = self.weights[cand]
+            weight_sum = np.bincount(bs, weight, minlength=self.n_bs)[bs]
+            # no np.errstate here: it costs more than the arithmetic at these sizes
+            share = np.divide(self.bandwidth_hz[bs] * weight, weight_sum,
+                              out=np.zeros(len(cand)), where=weight_sum > 0)
         rate = self.rate_fn(rx_fn(cand), share)
         self.rate_bps[cand] = rate
         self.share_hz[cand] = share
@@ -143,6 +148,11 @@ class RadioPool:
         if len(done) > 1:
             done.sort(key=_BY_FINISH)
         return done
+
+    def set_weights(self, weights: np.ndarray | None) -> None:
+        """Share each band in proportion to per-device weights from the next tick on
+        (None: equal shares)."""
+        self.weights = None if weights is None else np.asarray(weights, dtype=float)
 
     def queue_lengths(self) -> list[int]:
         return [len(queue) for queue in self.queues]
