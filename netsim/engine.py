@@ -100,7 +100,8 @@ class Simulation:
                          for g, idx in zip(scn.devices, net.group_index)]
         self._scale_rng = stream(self.seed, "workload/flops_scale")
         self.devices = DeviceState(dev.compute_flops, dev.energy_per_flop_j, dev.battery_j,
-                                   dev.tx_power_dbm, dev.split_layer)
+                                   dev.tx_power_dbm, dev.split_layer,
+                                   self.profile.max_split(dev.memory_bytes))
 
         self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows)
         self.task_log = TaskLog(self.recorder.tasks, scn.record.row_group_rows, bss.ids,

@@ -92,3 +92,15 @@ def test_deadline_missed_and_dropped(tmp_path):
     # dropped when it reached the base station, past its deadline: no server time spent
     assert math.isnan(dropped.t_server_start)
     assert dropped.t_done == pytest.approx(late.t_uplink_done)
+
+
+def test_memory_caps_the_layers_a_device_runs(tmp_path):
+    (tmp_path / "one.csv").write_text("t_s,device\n0.5,0\n")
+    raw = one_device(horizon_s=2.0)
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw["devices"][0]["split_layer"] = 12
+    raw["devices"][0]["memory_bytes"] = 1.0e8  # 3 layers of 28.35 MB fit, 4 do not
+    task = run_raw(tmp_path, raw).tasks.iloc[0]
+    assert task.split_layer == 3
+    assert task.t_local_done - 0.5 == pytest.approx((STEM + 3 * LAYER) / 1e11, rel=1e-12)
+    assert task.bytes_up == ACTIVATION and task.status == "done"

@@ -48,12 +48,14 @@ class DeviceState:
     """Mutable per-device state, as arrays indexed by device number."""
 
     def __init__(self, compute_flops: np.ndarray, energy_per_flop_j: np.ndarray,
-                 battery_j: np.ndarray, tx_power_dbm: np.ndarray, split_layer: np.ndarray):
+                 battery_j: np.ndarray, tx_power_dbm: np.ndarray, split_layer: np.ndarray,
+                 max_split: np.ndarray):
         self.compute_flops = compute_flops
         self.energy_per_flop_j = energy_per_flop_j
         self.battery_j = battery_j.astype(float).copy()
         self.tx_power_w = np.power(10.0, tx_power_dbm / 10.0) / 1000.0
         self.split_layer = split_layer.copy()  # set by the scenario now, by a market later
+        self.max_split = max_split  # the most layers whose parameters fit in memory
         self.compute_free_at = [0.0] * len(compute_flops)  # scalar access in the hot loop
         self.energy_used_j = np.zeros(len(compute_flops))
         self.local_flops = np.zeros(len(compute_flops))
@@ -111,7 +113,7 @@ class TaskFlow:
         times, devs, scale = times[order], devs[order], scale[order]
         ids = np.arange(self.log.issue(len(times)), self.log.n_issued)
         state = self.devices
-        split = state.split_layer[devs]
+        split = np.minimum(state.split_layer[devs], state.max_split[devs])
         f_dev = self.device_flops_by_split[split] * scale
         alive = state.battery_j[devs] > 0.0  # battery as of the start of the tick
         energy = np.where(alive, f_dev * state.energy_per_flop_j[devs], 0.0)

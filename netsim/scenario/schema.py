@@ -294,7 +294,10 @@ class DeviceGroupSpec(StrictModel):
     compute_flops: Distribution
     energy_per_flop_j: Distribution = Distribution(constant=1.0e-11)
     battery_j: Distribution = Distribution(constant=4.0e4)
-    memory_bytes: Distribution = Distribution(constant=4.0e9)
+    memory_bytes: Distribution = Field(
+        default=Distribution(constant=4.0e9),
+        description="memory for model parameters: a device runs at most the layers whose "
+        "parameters fit, whatever its split_layer")
     tx_power_dbm: float = Field(default=23.0, ge=-30.0, le=40.0)
     height_m: PositiveFloat = 1.5
     antenna_gain_dbi: float = Field(default=0.0, ge=0.0, le=30.0)

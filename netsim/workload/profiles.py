@@ -39,6 +39,11 @@ class ModelProfile:
         flops = cumulative[split] + np.where(split >= 1, self.stem_flops, 0.0)
         return flops + np.where(split >= self.n_layers, self.head_flops, 0.0)
 
+    def max_split(self, memory_bytes: np.ndarray) -> np.ndarray:
+        """The most layers a device can run whose parameters fit in `memory_bytes`."""
+        cumulative = np.concatenate(([0], np.cumsum(self.param_bytes)))
+        return np.searchsorted(cumulative, np.asarray(memory_bytes), side="right") - 1
+
     def upload_bytes(self, split: np.ndarray | int) -> np.ndarray:
         """Bytes sent up for split layer(s): the input at 0, layer l's activation, 0 at L."""
         split = np.asarray(split)
