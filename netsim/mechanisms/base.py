@@ -1,0 +1,47 @@
+"""The mechanism protocol: a pure, batched model of one market.
+
+A mechanism maps a batch of states (numpy arrays with a leading batch axis B) and a leader
+action per state (shape [B, A]) to every party's response and utility, and knows its exact
+optimum. Mechanisms never touch the engine; solvers see only this protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a leader action leads to, for a batch of states."""
+
+    leader_utility: np.ndarray  # [B]
+    follower_utility: np.ndarray  # [B, N]
+    decisions: dict[str, np.ndarray] = field(default_factory=dict)  # per-follower arrays [B, N]
+
+
+@runtime_checkable
+class Mechanism(Protocol):
+    name: str
+
+    def bounds(self, state: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the leader action, each [B, A]."""
+
+    def outcome(self, state: Any, action: np.ndarray) -> Outcome:
+        """Followers' best responses and everyone's utility under `action` [B, A]."""
+
+    def utility(self, state: Any, action: np.ndarray) -> np.ndarray:
+        """The leader's utility [B] under `action` [B, A]."""
+
+    def optimum(self, state: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The exact optimal leader action [B, A] and its utility [B]."""
+
+    def relaxed_utility(self, state: Any, action: np.ndarray) -> np.ndarray:
+        """A smooth (continuous) relaxation of the leader's utility [B], for generic solvers."""
+
+
+def batch(x: Any, n_states: int) -> np.ndarray:
+    """A per-state parameter as a float array of shape [B] (scalars are broadcast)."""
+    return np.broadcast_to(np.asarray(x, dtype=float), (n_states,)).copy()
