@@ -28,7 +28,7 @@ def test_closed_form_equals_convex_program(seed):
     rng = np.random.default_rng(seed)
     state = random_state(rng, int(rng.integers(2, 7)))
     q, value = MECH.optimum(state)
-    q_cvx, r_cvx, value_cvx = convex_program(state.theta[0], state.count[0], state.beta[0])
+    q_cvx, _r_cvx, value_cvx = convex_program(state.theta[0], state.count[0], state.beta[0])
     assert value[0] == pytest.approx(value_cvx, rel=1e-6, abs=1e-6)
     assert np.allclose(q[0], q_cvx, rtol=1e-3, atol=1e-3)
 

@@ -89,7 +89,7 @@ class Contract:
         reward = binding_rewards(state.theta, q)
         # payoff[b, k, j]: type k taking item j; column K is the outside option (0, 0)
         payoff = reward[:, None, :] - q[:, None, :] / state.theta[:, :, None]
-        payoff = np.concatenate([payoff, np.zeros(payoff.shape[:2] + (1,))], axis=2)
+        payoff = np.concatenate([payoff, np.zeros((*payoff.shape[:2], 1))], axis=2)
         k = state.theta.shape[1]
         own = np.arange(k)
         best = payoff.max(axis=2)
