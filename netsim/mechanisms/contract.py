@@ -121,6 +121,11 @@ class Contract:
         q = self.closed_form(state)
         return q, self.utility(state, q)
 
+    def convex_program_batch(self, state: ContractState) -> np.ndarray:
+        """q from the explicit convex program (cvxpy), state by state."""
+        return np.stack([convex_program(state.theta[i], state.count[i], state.beta[i],
+                                        state.q_max[i])[0] for i in range(state.n_states)])
+
 
 def convex_program(theta: np.ndarray, count: np.ndarray, beta: float,
                    q_max: float = 1e6) -> tuple[np.ndarray, np.ndarray, float]:
