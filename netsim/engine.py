@@ -23,6 +23,7 @@ import simpy
 
 from netsim.entities.servers import ComputeServer
 from netsim.entities.tasks import DeviceState, TaskFlow
+from netsim.market import Market
 from netsim.network.channel import Channel
 from netsim.network.links import Link
 from netsim.network.mobility import build_mobility
@@ -127,6 +128,7 @@ class Simulation:
                                          self.downlink,
                                          [*self.bs_links, *self.cloud_links.values()])
         self._t_device_sample = 0.0
+        self.market = Market(self) if scn.market is not None else None
 
     # ------------------------------------------------------------------ the tick
 
@@ -253,7 +255,7 @@ class Simulation:
             self._sample_devices(t)
             self._t_device_sample = t
 
-    def _sample_devices(self, t: float) -> None:
+    def _sample_devices(self, t: float, market: dict[str, np.ndarray] | None = None) -> None:
         self.flow.sync()  # batteries and energy up to date
         dev, bss = self.network.devices, self.network.base_stations
         rx_mw = self._up_base * self.channel.fading_power(np.arange(self.n_devices), t)
@@ -261,7 +263,7 @@ class Simulation:
         se = self.channel.rate_bps(rx_mw, full_band) / full_band
         self.recorder.devices.add_batch(device_sample(
             t, self.n_devices, dev.group, self.network.group_names, self.xy, self.bs_of,
-            bss.ids, rx_mw, se, self.uplink, self.devices))
+            bss.ids, rx_mw, se, self.uplink, self.devices, market))
 
     # ------------------------------------------------------------------ running
 
@@ -294,6 +296,8 @@ class Simulation:
         gc.disable()
         self.recorder.start()
         status, error = "complete", None
+        if self.market is not None:  # first, so an epoch's decision precedes that tick
+            self.env.process(self.market.process())
         self.env.process(self._tick_process())
         try:
             self.env.run(until=self.horizon_s)
@@ -311,6 +315,8 @@ class Simulation:
                 gc.enable()
             self._maybe_sample(self.env.now, final=True)
             self.task_log.close()
+            if self.market is not None:
+                self.recorder.manifest["market"] = self.market.summary()
             manifest = self.recorder.finish(status, self.counts(), self.env.now,
                                             time.perf_counter() - wall0, error)
         return RunResult(self.out_dir, manifest)

@@ -21,20 +21,28 @@ class RunSummary:
     p95_latency_s: float
     mean_uplink_rate_bps: float
     handovers: int
+    market: dict | None = None
 
     def lines(self) -> list[str]:
         """The five lines printed after a run."""
         finished = self.done + self.deadline_missed
         missed_pct = 100.0 * (self.deadline_missed + self.dropped) / max(self.arrived, 1)
-        return [
+        uplink = (f"uplink rate: mean {self.mean_uplink_rate_bps / 1e6:.1f} Mbit/s per transfer"
+                  if np.isfinite(self.mean_uplink_rate_bps) else "uplink rate: no uplink transfers")
+        lines = [
             f"tasks: {self.arrived} arrived, {finished} finished, {self.dropped} dropped, "
             f"{self.in_flight} in flight at the end",
             f"latency: mean {self.mean_latency_s * 1e3:.1f} ms",
             f"latency: p95 {self.p95_latency_s * 1e3:.1f} ms",
             f"missed deadlines: {self.deadline_missed + self.dropped} ({missed_pct:.2f}% of tasks)",
-            f"uplink rate: mean {self.mean_uplink_rate_bps / 1e6:.1f} Mbit/s per transfer "
-            f"({self.handovers} handovers)",
+            f"{uplink} ({self.handovers} handovers)",
         ]
+        if self.market:
+            m = self.market
+            lines.append(f"market: {m['mechanism']} solved by {m['solver']} over {m['epochs']} "
+                         f"epochs; mean leader utility {m['mean_leader_utility']:.4g} vs "
+                         f"optimum {m['mean_optimum_utility']:.4g} (ratio {m['ratio']:.4f})")
+        return lines
 
 
 def uplink_rates_bps(tasks: pd.DataFrame) -> pd.Series:
@@ -59,4 +67,14 @@ def summarise(run: RunTables) -> RunSummary:
         p95_latency_s=float(np.percentile(latency, 95)) if len(latency) else float("nan"),
         mean_uplink_rate_bps=float(rates.mean()) if len(rates) else float("nan"),
         handovers=int(run.manifest.get("counts", {}).get("handovers", 0)),
+        market=market_summary(run.epochs) if len(run.epochs) else None,
     )
+
+
+def market_summary(epochs: pd.DataFrame) -> dict:
+    """Mean leader utility, mean exact optimum and their ratio, from the epochs table."""
+    leader, optimum = float(epochs.leader_utility.mean()), float(epochs.optimum_utility.mean())
+    return {"mechanism": str(epochs.mechanism.iloc[0]), "solver": str(epochs.solver.iloc[0]),
+            "epochs": int(epochs.epoch.nunique()), "mean_leader_utility": leader,
+            "mean_optimum_utility": optimum,
+            "ratio": leader / optimum if optimum else float("nan")}

@@ -27,6 +27,7 @@ class RunRecorder:
         self.links = TableWriter(self.out_dir / "links", SCHEMAS["links"], self.row_group_rows)
         self.servers = TableWriter(self.out_dir / "servers", SCHEMAS["servers"],
                                    self.row_group_rows)
+        self.epochs = TableWriter(self.out_dir / "epochs", SCHEMAS["epochs"], self.row_group_rows)
 
     def start(self) -> None:
         """Create the folder (replacing an earlier run's tables) and mark the run running."""

@@ -12,7 +12,7 @@ from netsim.entities.servers import ComputeServer
 from netsim.network.links import Link
 from netsim.network.radio import RadioPool
 from netsim.record.recorder import RunRecorder
-from netsim.record.tables import DEVICES, categories
+from netsim.record.tables import DEVICES, MARKET_DEVICE_COLUMNS, categories
 
 
 class ServerLinkSampler:
@@ -27,6 +27,7 @@ class ServerLinkSampler:
         self.wired = wired
         self._marks: dict[str, list[float]] = {}
         self.t_last = 0.0
+        self.busy_fraction: dict[str, float] = {}  # per server, over the latest window
 
     def _delta(self, key: str, values: list[float]) -> list[float]:
         before = self._marks.get(key) or [0.0] * len(values)
@@ -39,6 +40,7 @@ class ServerLinkSampler:
             return
         for server in self.servers:
             busy, queue = server.window_stats(self.t_last, t)
+            self.busy_fraction[server.name] = busy
             flops, tasks = self._delta(server.name, [server.flops_done, server.tasks_admitted])
             self.recorder.servers.rows.append((t, server.name, server.cores, queue, busy, flops,
                                                int(tasks)))
@@ -63,8 +65,10 @@ class ServerLinkSampler:
 def device_sample(t: float, n: int, group: np.ndarray, group_names: list[str], xy: np.ndarray,
                   bs_of: np.ndarray, bs_ids: list[str], rx_mw: np.ndarray,
                   spectral_efficiency: np.ndarray, uplink: RadioPool,
-                  state) -> pa.Table:
-    """One row per device at time t, as a table of the `devices` schema."""
+                  state, market: dict[str, np.ndarray] | None = None) -> pa.Table:
+    """One row per device at time t, as a table of the `devices` schema; `market` fills the
+    market columns (null elsewhere)."""
+    market = market or {}
     with np.errstate(divide="ignore"):
         rx_dbm = 10.0 * np.log10(rx_mw)
     columns = [
@@ -75,5 +79,7 @@ def device_sample(t: float, n: int, group: np.ndarray, group_names: list[str], x
         pa.array(state.split_layer.astype(np.int16)), pa.array(state.battery_j),
         pa.array(state.energy_used_j), pa.array(state.local_flops),
         pa.array(np.array(uplink.queue_lengths(), dtype=np.int32)),
+        *(pa.array(market[name]) if name in market else pa.nulls(n, pa.float64())
+          for name in MARKET_DEVICE_COLUMNS),
     ]
     return pa.Table.from_arrays(columns, schema=DEVICES)

@@ -17,6 +17,8 @@ import pyarrow.parquet as pq
 TASK_STATUSES = ("done", "deadline_missed", "dropped", "in_flight")  # codes 0..3
 
 CATEGORY = pa.dictionary(pa.int32(), pa.string())
+MARKET_DEVICE_COLUMNS = ("alpha", "c_max", "theta", "item", "valuation", "allocation",
+                         "payment", "market_utility")
 TASKS = pa.schema([
     ("task_id", pa.int64()), ("device", pa.int32()), ("t_arrival", pa.float64()),
     ("split_layer", pa.int16()), ("bs", CATEGORY), ("server", CATEGORY),
@@ -31,6 +33,8 @@ DEVICES = pa.schema([
     ("spectral_efficiency", pa.float64()), ("uplink_rate_bps", pa.float64()),
     ("split_layer", pa.int16()), ("battery_j", pa.float64()), ("energy_used_j", pa.float64()),
     ("local_flops", pa.float64()), ("uplink_queue", pa.int32()),
+    # market parameters and outcome, on the rows written at market epochs (else null)
+    *((name, pa.float64()) for name in MARKET_DEVICE_COLUMNS),
 ])
 LINKS = pa.schema([
     ("t", pa.float64()), ("link", pa.string()), ("kind", pa.string()),
@@ -42,7 +46,18 @@ SERVERS = pa.schema([
     ("queue_len", pa.int32()), ("busy_fraction", pa.float64()), ("flops", pa.float64()),
     ("tasks_admitted", pa.int64()),
 ])
-SCHEMAS = {"tasks": TASKS, "devices": DEVICES, "links": LINKS, "servers": SERVERS}
+EPOCHS = pa.schema([
+    ("epoch", pa.int32()), ("t", pa.float64()), ("leader", pa.string()),
+    ("mechanism", pa.string()), ("solver", pa.string()), ("action", pa.list_(pa.float64())),
+    ("leader_utility", pa.float64()), ("optimum_utility", pa.float64()),
+    ("mean_follower_utility", pa.float64()), ("participation", pa.float64()),
+    ("n_followers", pa.int32()), ("solve_time_s", pa.float64()),
+    ("a", pa.float64()), ("b", pa.float64()), ("c", pa.float64()), ("L", pa.int32()),
+    ("R", pa.float64()), ("p_min", pa.float64()), ("p_max", pa.float64()),
+    ("realised_revenue", pa.float64()),
+])
+SCHEMAS = {"tasks": TASKS, "devices": DEVICES, "links": LINKS, "servers": SERVERS,
+           "epochs": EPOCHS}
 
 
 def rows_to_table(rows: Sequence[tuple], schema: pa.Schema) -> pa.Table:

@@ -355,6 +355,85 @@ class WorkloadSpec(StrictModel):
         description="per-task multiplier of every layer's FLOPs")
 
 
+# --------------------------------------------------------------------------- market
+
+
+class SolverSpec(StrictModel):
+    """A solver by name; `fixed` needs its `action` (e.g. a posted price)."""
+
+    name: Literal["exact", "convex", "random", "fixed"] = "exact"
+    action: list[float] | float | None = None
+    seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_alone(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _fixed_has_action(self) -> SolverSpec:
+        if self.name == "fixed" and self.action is None:
+            raise ValueError("solver 'fixed' needs an action, e.g. {name: fixed, action: 1.5}")
+        return self
+
+
+class StackelbergParams(StrictModel):
+    """Pricing of layers run on devices (DESIGN 4.1); a, b and C^max come from the network."""
+
+    alpha: Distribution = Distribution(uniform=(5.0, 15.0))
+    c: PositiveFloat = Field(default=3.0, description="server cost per layer it computes")
+    R: float = Field(default=200.0, description="the server's fixed revenue per epoch")
+    p_min: NonNegativeFloat = 0.01
+    p_max: PositiveFloat = 3.0
+    compute_unit_flops: PositiveFloat = Field(
+        default=2.0e10, description="FLOPs in one unit of the game's compute (a, b, C^max)")
+    availability: float = Field(default=1.0, gt=0.0, le=1.0,
+                                description="share of a device's FLOPS it may sell")
+    queue_cost: NonNegativeFloat = Field(
+        default=0.0, description="c grows by this factor times the server's busy fraction")
+
+    @model_validator(mode="after")
+    def _price_range(self) -> StackelbergParams:
+        if self.p_min >= self.p_max:
+            raise ValueError(f"p_min ({self.p_min}) must be below p_max ({self.p_max})")
+        return self
+
+
+class ContractParams(StrictModel):
+    """Menus for hidden device efficiency (DESIGN 4.2): devices are grouped into K types."""
+
+    types: int = Field(default=4, ge=1, le=50)
+    beta: PositiveFloat = 20.0
+    q_max: PositiveFloat = Field(default=12.0, description="largest contribution, in layers")
+
+
+class BandwidthAuctionParams(StrictModel):
+    """Uplink bandwidth auction per base station (DESIGN 4.3a)."""
+
+    valuation: Distribution = Distribution(uniform=(0.5, 2.0))
+    min_share: float = Field(default=0.01, ge=0.0, lt=1.0,
+                             description="share weight kept by devices that win nothing")
+
+
+class ComputeAuctionParams(StrictModel):
+    """K-slot compute auction per edge server (DESIGN 4.3b)."""
+
+    slots: PositiveInt = 4
+    values: Literal["uniform", "exponential"] = "uniform"
+    value_low: NonNegativeFloat = 0.0
+    value_high: PositiveFloat = Field(default=1.0, description="high end, or the mean")
+
+
+class MarketSpec(StrictModel):
+    mechanism: Literal["stackelberg", "contract", "auction_bandwidth", "auction_compute"]
+    solver: SolverSpec = SolverSpec()
+    epoch_s: PositiveFloat = 60.0
+    stackelberg: StackelbergParams = StackelbergParams()
+    contract: ContractParams = ContractParams()
+    auction_bandwidth: BandwidthAuctionParams = BandwidthAuctionParams()
+    auction_compute: ComputeAuctionParams = ComputeAuctionParams()
+
+
 class RecordSpec(StrictModel):
     sample_s: PositiveFloat = 1.0
     device_sample_s: PositiveFloat = 10.0
@@ -373,6 +452,7 @@ class Scenario(StrictModel):
     channel: ChannelSpec = ChannelSpec()
     workload: WorkloadSpec = WorkloadSpec()
     record: RecordSpec = RecordSpec()
+    market: MarketSpec | None = None
 
     @property
     def n_devices(self) -> int:

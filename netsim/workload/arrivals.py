@@ -130,6 +130,20 @@ class Trace(ArrivalProcess):
         return self.times[lo:hi], self.devices[lo:hi]
 
 
+def mean_rate_per_s(process: ArrivalProcess) -> float:
+    """Long-run mean arrivals per second of one device of the group."""
+    if isinstance(process, (Poisson,)):
+        return process.rate
+    if isinstance(process, Bursty):
+        s = process.spec
+        return ((s.rate_low_per_s * s.mean_low_s + s.rate_high_per_s * s.mean_high_s)
+                / (s.mean_low_s + s.mean_high_s))
+    if isinstance(process, Diurnal):
+        return process.spec.rate_per_s
+    span = float(process.times[-1]) if len(process.times) else 1.0
+    return len(process.times) / max(span, 1e-9) / len(process.index)
+
+
 def build_arrivals(spec, index: np.ndarray, rng: np.random.Generator,
                    base_dir: Path) -> ArrivalProcess:
     """The arrival process a group's `arrivals` block selects."""

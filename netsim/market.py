@@ -1,0 +1,236 @@
+"""The market inside the simulation: a SimPy process that, every `market.epoch_s`, builds each
+leader's `MarketState` from the live network, asks the configured solver for the leader's
+action, applies the followers' responses to the devices and base stations, and records the
+`epochs` table (with the exact optimum of the same state, so every run shows its gap to it)
+and the devices' market parameters (rows of the `devices` table at epoch times).
+
+Leaders and what a decision changes:
+- stackelberg, one game per edge server over the devices it serves: each device's split
+  layer for its next tasks.
+  a = FLOPs of one layer x the tasks a device expects in the epoch, b = the same for the stem,
+  C^max = the device's FLOPS x epoch x availability x battery level, all in
+  `compute_unit_flops`; c grows with the server's busy fraction (`queue_cost`).
+- contract, one principal for all devices: devices are grouped into K types by their hidden
+  efficiency (FLOP per joule); the type's chosen item q (layers per task) becomes the split
+  layer of its devices.
+- auction_bandwidth, one auction per base station: valuations (a drawn base value x (1 + the
+  device's queued uploads)) and full-band rates (Mbit/s) in, uplink share weights out.
+- auction_compute, one auction per edge server: fresh private values each epoch; winners
+  offload with their scenario split, the others compute locally for the epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+import solvers
+from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState, SlotAuction, SlotState
+from netsim.mechanisms.base import Mechanism, Outcome
+from netsim.mechanisms.contract import Contract, ContractState
+from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
+from netsim.rng import stream
+from netsim.workload.arrivals import mean_rate_per_s
+
+if TYPE_CHECKING:
+    from netsim.engine import Simulation
+
+MECHANISMS: dict[str, type] = {"stackelberg": Stackelberg, "contract": Contract,
+                               "auction_bandwidth": BandwidthAuction,
+                               "auction_compute": SlotAuction}
+NAN = math.nan
+
+
+class Market:
+    """Re-solves the configured mechanism every epoch and applies its outcome."""
+
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.spec = spec = sim.scenario.market
+        self.mechanism: Mechanism = MECHANISMS[spec.mechanism]()
+        self.solver = solvers.build(spec.solver.name, seed=sim.seed + spec.solver.seed,
+                                    **({"action": spec.solver.action}
+                                       if spec.solver.action is not None else {}))
+        self.exact = solvers.build("exact")
+        self.rng = stream(sim.seed, "market")
+        n = sim.n_devices
+        self.alpha = spec.stackelberg.alpha.sample(stream(sim.seed, "market/alpha"), n)
+        self.valuation = spec.auction_bandwidth.valuation.sample(
+            stream(sim.seed, "market/valuation"), n)
+        self.scenario_split = sim.devices.split_layer.copy()
+        self.initial_battery = np.maximum(sim.devices.battery_j.copy(), 1e-12)
+        self.rate_per_s = np.zeros(n)
+        for process, index in zip(sim.arrivals, sim.network.group_index):
+            self.rate_per_s[index] = mean_rate_per_s(process)
+        self.epoch = 0
+        self.leader_utilities: list[float] = []
+        self.optimum_utilities: list[float] = []
+        self.wall_s = 0.0
+
+    def process(self):
+        """The SimPy process: one market round now, then every epoch."""
+        while True:
+            start = time.perf_counter()
+            self.round()
+            self.wall_s += time.perf_counter() - start
+            yield self.sim.env.timeout(self.spec.epoch_s)
+
+    # ------------------------------------------------------------------ one round
+
+    def round(self) -> None:
+        sim = self.sim
+        sim.flow.sync()  # batteries and energy as of now
+        t = sim.env.now
+        market_columns = {name: np.full(sim.n_devices, NAN) for name in
+                          ("alpha", "c_max", "theta", "item", "valuation", "allocation",
+                           "payment", "market_utility")}
+        for leader, members, state, extra in self._games():
+            action, per_decision = solvers.timed_solve(self.solver, self.mechanism, state)
+            outcome = self.mechanism.outcome(state, action)
+            _, optimum = self.mechanism.optimum(state)
+            self._apply(members, state, outcome, market_columns)
+            self._record(t, leader, state, action, outcome, float(optimum[0]), per_decision,
+                         members, extra)
+        sim._sample_devices(t, market_columns)
+        self.epoch += 1
+
+    def _games(self):
+        """(leader name, follower device indices, state, extra columns) per leader."""
+        sim = self.sim
+        if self.spec.mechanism == "contract":
+            yield "all", np.arange(sim.n_devices), self._contract_state(), {}
+            return
+        if self.spec.mechanism == "auction_bandwidth":
+            yield from self._bandwidth_games()
+            return
+        server_of_device = np.array([id(sim.flow.bs_server[b]) for b in sim.bs_of.tolist()])
+        for server in sim.servers:
+            members = np.flatnonzero(server_of_device == id(server))
+            if len(members) == 0:
+                continue
+            if self.spec.mechanism == "stackelberg":
+                yield server.name, members, *self._stackelberg_state(server, members)
+            else:
+                yield server.name, members, self._slot_state(members), {}
+
+    def _stackelberg_state(self, server, members):
+        sim, p = self.sim, self.spec.stackelberg
+        profile = sim.profile
+        tasks = self.rate_per_s[members].mean() * self.spec.epoch_s
+        unit = p.compute_unit_flops
+        a = float(profile.layer_flops.mean()) * tasks / unit
+        b = profile.stem_flops * tasks / unit
+        battery = np.clip(sim.devices.battery_j[members] / self.initial_battery[members], 0, 1)
+        c_max = (sim.devices.compute_flops[members] * self.spec.epoch_s * p.availability
+                 * battery / unit)
+        c = p.c * (1.0 + p.queue_cost * sim.sampler.busy_fraction.get(server.name, 0.0))
+        state = StackelbergState.create(self.alpha[members], np.maximum(c_max, b), a, b, c, p.R,
+                                        p.p_min, p.p_max, profile.n_layers)
+        return state, {"a": a, "b": b, "c": c, "L": profile.n_layers, "R": p.R,
+                       "p_min": p.p_min, "p_max": p.p_max}
+
+    def _contract_state(self) -> ContractState:
+        sim, p = self.sim, self.spec.contract
+        efficiency = 1.0 / sim.devices.energy_per_flop_j  # hidden type: FLOP per joule
+        edges = np.quantile(efficiency, np.linspace(0, 1, p.types + 1)[1:-1])
+        self._type_of = np.searchsorted(edges, efficiency, side="right")
+        types = np.unique(self._type_of)
+        self._type_of = np.searchsorted(types, self._type_of)
+        theta = np.array([efficiency[self._type_of == k].mean() for k in range(len(types))])
+        theta = theta / theta.min()
+        count = np.bincount(self._type_of, minlength=len(types)).astype(float)
+        return ContractState.create(theta, count, p.beta, p.q_max)
+
+    def _bandwidth_games(self):
+        sim = self.sim
+        bss = sim.network.base_stations
+        full = sim.channel.rate_bps(sim._up_base, bss.bandwidth_hz[sim.bs_of]) / 1e6
+        queued = np.array(sim.uplink.queue_lengths())
+        theta = self.valuation * (1.0 + queued)
+        for b, name in enumerate(bss.ids):
+            members = np.flatnonzero(sim.bs_of == b)
+            if len(members):
+                yield name, members, BandwidthState.create(theta[members], full[members]), {}
+
+    def _slot_state(self, members) -> SlotState:
+        p = self.spec.auction_compute
+        if p.values == "uniform":
+            values = self.rng.uniform(p.value_low, p.value_high, len(members))
+        else:
+            values = self.rng.exponential(p.value_high, len(members))
+        return SlotState.create(p.slots, p.value_low, p.value_high, values, p.values)
+
+    # ------------------------------------------------------------------ decisions
+
+    def _apply(self, members, state, outcome: Outcome, columns) -> None:
+        sim, mech = self.sim, self.spec.mechanism
+        decisions = {k: v[0] for k, v in outcome.decisions.items()}
+        columns["market_utility"][members] = outcome.follower_utility[0]
+        if mech == "stackelberg":
+            sim.devices.split_layer[members] = decisions["split_layer"]
+            columns["alpha"][members] = state.alpha[0]
+            columns["c_max"][members] = state.c_max[0]
+            columns["item"][members] = decisions["split_layer"]
+        elif mech == "contract":
+            item = decisions["item"][self._type_of]
+            q = decisions["contribution"][self._type_of]
+            split = np.clip(np.rint(q), 0, sim.profile.n_layers).astype(int)
+            sim.devices.split_layer[members] = np.where(item >= 0, split,
+                                                        self.scenario_split[members])
+            columns["theta"][members] = state.theta[0][self._type_of]
+            columns["item"][members] = item
+            columns["allocation"][members] = q
+            columns["payment"][members] = -decisions["reward"][self._type_of]
+            columns["market_utility"][members] = outcome.follower_utility[0][self._type_of]
+        elif mech == "auction_bandwidth":
+            weights = sim.uplink.weights
+            if weights is None:
+                weights = np.ones(sim.n_devices)
+            weights = weights.copy()
+            weights[members] = np.maximum(decisions["share"],
+                                          self.spec.auction_bandwidth.min_share)
+            sim.uplink.set_weights(weights)
+            columns["valuation"][members] = state.theta[0]
+            columns["allocation"][members] = decisions["share"]
+            columns["payment"][members] = decisions["payment"]
+        else:
+            won = decisions["won"]
+            sim.devices.split_layer[members] = np.where(won, self.scenario_split[members],
+                                                        sim.profile.n_layers)
+            columns["valuation"][members] = decisions["value"]
+            columns["allocation"][members] = won
+            columns["payment"][members] = decisions["payment"]
+
+    def _record(self, t, leader, state, action, outcome, optimum, per_decision, members,
+                extra) -> None:
+        decisions = outcome.decisions
+        if "split_layer" in decisions:
+            taking = decisions["split_layer"][0] > 0
+        elif "item" in decisions:
+            taking = decisions["item"][0] >= 0
+        elif "share" in decisions:
+            taking = decisions["share"][0] > 0
+        else:
+            taking = decisions["won"][0]
+        leader_utility = float(outcome.leader_utility[0])
+        revenue = float(decisions["revenue"][0, 0]) if "revenue" in decisions else NAN
+        self.sim.recorder.epochs.rows.append((
+            self.epoch, t, leader, self.spec.mechanism, self.solver.name,
+            [float(x) for x in np.ravel(action[0])], leader_utility, optimum,
+            float(outcome.follower_utility[0].mean()), float(np.mean(taking)), len(members),
+            per_decision, extra.get("a", NAN), extra.get("b", NAN), extra.get("c", NAN),
+            extra.get("L"), extra.get("R", NAN), extra.get("p_min", NAN),
+            extra.get("p_max", NAN), revenue))
+        self.leader_utilities.append(leader_utility)
+        self.optimum_utilities.append(optimum)
+
+    def summary(self) -> dict[str, float]:
+        leader = float(np.mean(self.leader_utilities)) if self.leader_utilities else NAN
+        optimum = float(np.mean(self.optimum_utilities)) if self.optimum_utilities else NAN
+        return {"mechanism": self.spec.mechanism, "solver": self.solver.name,
+                "epochs": self.epoch, "mean_leader_utility": leader,
+                "mean_optimum_utility": optimum,
+                "ratio": leader / optimum if optimum else NAN, "wall_s": self.wall_s}
