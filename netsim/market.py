@@ -168,7 +168,8 @@ class Market:
     def _apply(self, members, state, outcome: Outcome, columns) -> None:
         sim, mech = self.sim, self.spec.mechanism
         decisions = {k: v[0] for k, v in outcome.decisions.items()}
-        columns["market_utility"][members] = outcome.follower_utility[0]
+        if mech != "contract":  # contract utilities are per type, mapped below
+            columns["market_utility"][members] = outcome.follower_utility[0]
         if mech == "stackelberg":
             sim.devices.split_layer[members] = decisions["split_layer"]
             columns["alpha"][members] = state.alpha[0]

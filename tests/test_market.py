@@ -1,0 +1,105 @@
+"""The market inside the simulation: decisions change what the network does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import netsim
+from tests.conftest import SCENARIOS, one_device, run_raw
+
+
+def run_scenario(tmp_path, name, *overrides, out="run"):
+    loaded = netsim.load_scenario(SCENARIOS / f"{name}.yaml", list(overrides))
+    netsim.run(loaded, tmp_path / out)
+    return netsim.load_run(tmp_path / out)
+
+
+def test_exact_solver_reaches_the_optimum_every_epoch(tmp_path):
+    run = run_scenario(tmp_path, "paper_case_study", "horizon_s=300")
+    epochs = run.epochs
+    assert len(epochs) == 5 and (epochs.solver == "exact").all()
+    assert np.allclose(epochs.leader_utility, epochs.optimum_utility)
+    assert run.manifest["market"]["ratio"] == pytest.approx(1.0)
+    # the reference instance: a = 2, c = 3, L = 12, C^max in [25, 35]
+    assert np.allclose(epochs.a, 2.0) and (epochs.L == 12).all() and (epochs.c == 3.0).all()
+    market_rows = run.devices[run.devices.alpha.notna()]
+    assert len(market_rows) == 5 * 5
+    assert market_rows.c_max.between(25.0, 35.0).all()
+    assert market_rows.alpha.between(5.0, 15.0).all()
+    # every device's split layer is its best response, re-checkable from the outputs alone
+    a, b, p = epochs.a.iloc[0], epochs.b.iloc[0], epochs.action.iloc[0][0]
+    for row in market_rows[market_rows.t == 0.0].itertuples():
+        feasible = [k for k in range(13) if a * k + b <= row.c_max]
+        utility = [p * k + row.alpha * np.log(1 + row.c_max - a * k - b) for k in feasible]
+        best = max(utility)  # ties go to more layers (the optimum sits on a threshold)
+        assert row.split_layer == max(k for k, u in zip(feasible, utility) if u >= best - 1e-9)
+
+
+def test_a_higher_price_moves_layers_onto_devices(tmp_path):
+    low = run_scenario(tmp_path, "paper_case_study", "horizon_s=240",
+                       "market.solver={name: fixed, action: 0.3}", out="low")
+    high = run_scenario(tmp_path, "paper_case_study", "horizon_s=240",
+                        "market.solver={name: fixed, action: 2.5}", out="high")
+    assert (low.epochs.action.map(lambda a: a[0]) == 0.3).all()
+    server_flops = {k: r.servers[r.servers.server == "es0"].flops.sum()
+                    for k, r in (("low", low), ("high", high))}
+    device_flops = {k: r.devices[r.devices.t == r.devices.t.max()].local_flops.sum()
+                    for k, r in (("low", low), ("high", high))}
+    assert server_flops["high"] < server_flops["low"]
+    assert device_flops["high"] > device_flops["low"]
+    assert high.tasks.split_layer.mean() > low.tasks.split_layer.mean()
+    # a price the exact solver would not pick scores below the optimum
+    assert (low.epochs.leader_utility <= low.epochs.optimum_utility + 1e-9).all()
+
+
+def test_bandwidth_auction_shares_are_applied(tmp_path):
+    raw = one_device(horizon_s=60.0)
+    raw["base_stations"][0]["bandwidth_hz"] = 1.0e6  # slow uploads: the two often overlap
+    raw["channel"]["max_spectral_efficiency"] = 7.4
+    device = raw["devices"][0]
+    device.update(count=2, split_layer=0,
+                  placement={"kind": "points", "points_m": [[150.0, 100.0], [150.0, 100.0]]},
+                  arrivals={"process": "poisson", "rate_per_s": 2.0})
+    raw["market"] = {"mechanism": "auction_bandwidth", "epoch_s": 5.0,
+                     "auction_bandwidth": {"valuation": {"uniform": [0.1, 10.0]}}}
+    run = run_raw(tmp_path, raw)
+    market = run.devices[run.devices.valuation.notna()]
+    first = market[market.t == 0.0].set_index("device")
+    high, low = first.valuation.idxmax(), first.valuation.idxmin()
+    assert first.allocation[high] > first.allocation[low]
+    assert first.allocation.sum() == pytest.approx(1.0)
+    tasks = run.tasks.dropna(subset=["t_uplink_done"])
+    rate = 8 * tasks.bytes_up / (tasks.t_uplink_done - tasks.t_uplink_start)
+    by_device = rate.groupby(tasks.device).mean()
+    assert by_device[high] > 1.2 * by_device[low]
+    assert (market.payment >= 0).all()
+
+
+def test_contract_items_set_split_layers(tmp_path):
+    run = run_scenario(tmp_path, "contract_aigc", "horizon_s=120")
+    rows = run.devices[run.devices.theta.notna()]
+    assert np.allclose(run.epochs.leader_utility, run.epochs.optimum_utility)
+    # higher types contribute at least as much, and each device runs its item's layers
+    by_type = rows.groupby("theta").allocation.mean()
+    assert np.all(np.diff(by_type.to_numpy()) >= -1e-9)
+    assert (rows.split_layer == np.clip(np.rint(rows.allocation), 0, 12)).all()
+
+
+def test_compute_auction_losers_compute_locally(tmp_path):
+    run = run_scenario(tmp_path, "auction_compute", "horizon_s=60")
+    rows = run.devices[run.devices.valuation.notna()]
+    epochs = run.epochs
+    assert np.allclose(epochs.action.map(lambda a: a[0]), 0.5)  # Myerson reserve for U[0, 1]
+    winners = rows[rows.allocation == 1.0]
+    assert 0 < len(winners) <= 8 * len(epochs)
+    assert (winners.valuation >= 0.5).all() and (winners.split_layer == 2).all()
+    assert (rows[rows.allocation == 0.0].split_layer == 12).all()
+
+
+def test_market_is_validated(tmp_path):
+    with pytest.raises(netsim.ScenarioError, match="market.mechanism"):
+        netsim.load_scenario(SCENARIOS / "small.yaml", ["market={mechanism: bidding}"])
+    with pytest.raises(netsim.ScenarioError, match="needs an action"):
+        netsim.load_scenario(SCENARIOS / "small.yaml",
+                             ["market={mechanism: stackelberg, solver: fixed}"])
