@@ -33,6 +33,7 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/engine_throughput.py
+	$(BIN)/python benchmarks/mechanisms.py
 
 clean:
 	rm -rf $(VENV) outputs

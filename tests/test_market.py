@@ -98,7 +98,7 @@ def test_compute_auction_losers_compute_locally(tmp_path):
 
 
 def test_market_is_validated(tmp_path):
-    with pytest.raises(netsim.ScenarioError, match="market.mechanism"):
+    with pytest.raises(netsim.ScenarioError, match=r"market\.mechanism"):
         netsim.load_scenario(SCENARIOS / "small.yaml", ["market={mechanism: bidding}"])
     with pytest.raises(netsim.ScenarioError, match="needs an action"):
         netsim.load_scenario(SCENARIOS / "small.yaml",

@@ -118,8 +118,10 @@ class Contract:
         return np.clip(ratio - 1.0, 0.0, state.q_max[:, None])
 
     def optimum(self, state: ContractState) -> tuple[np.ndarray, np.ndarray]:
+        """The closed form; with a monotone q the binding rewards are IC, so every type takes
+        its own item and U_P equals the substituted (relaxed) objective."""
         q = self.closed_form(state)
-        return q, self.utility(state, q)
+        return q, self.relaxed_utility(state, q)
 
     def convex_program_batch(self, state: ContractState) -> np.ndarray:
         """q from the explicit convex program (cvxpy), state by state."""
