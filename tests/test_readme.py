@@ -24,3 +24,11 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     assert namespace["result"].manifest["scenario"]["horizon_s"] == 30.0
     assert len(namespace["tasks"]) == namespace["run"].manifest["counts"]["arrived"]
     assert Path("outputs/small30/manifest.json").exists()
+
+
+def test_readme_mechanism_example_runs():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("usable on\ntheir own:\n\n```\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["utility"].shape == (1,) and 0.01 <= namespace["price"][0, 0] <= 3.0
