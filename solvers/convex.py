@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
-from netsim.mechanisms.base import Mechanism
+from netsim.mechanisms.base import Mechanism, select
 
 GRID_POINTS = 64
 
@@ -64,7 +64,5 @@ class ConvexSolver:
 
 
 def _take(state: Any, i: int) -> Any:
-    """State i of a batch, as a batch of one (every array with a leading batch axis)."""
-    fields = {name: (value[i:i + 1] if isinstance(value, np.ndarray) else value)
-              for name, value in vars(state).items()}
-    return type(state)(**fields)
+    """State i of a batch, as a batch of one."""
+    return select(state, slice(i, i + 1))

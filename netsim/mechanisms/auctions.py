@@ -85,6 +85,15 @@ class BandwidthAuction:
         total = x.sum(axis=1, keepdims=True)
         return np.where(total > 1.0, x / np.maximum(total, 1e-300), x)
 
+    def features(self, state: BandwidthState) -> np.ndarray:
+        return np.concatenate([state.theta, np.log1p(state.s)], axis=1)
+
+    def decode(self, state: BandwidthState, action: np.ndarray) -> np.ndarray:
+        """Shares on the simplex: the whole band is always handed out."""
+        x = np.clip(np.asarray(action, dtype=float), 0.0, None) * (state.theta > 0)
+        total = x.sum(axis=1, keepdims=True)
+        return np.where(total > 0, x / np.where(total > 0, total, 1.0), 1.0 / x.shape[1])
+
     def vcg_payments(self, state: BandwidthState, x: np.ndarray) -> np.ndarray:
         """Clarke payments [B, N] for allocation x: the others' optimal welfare without i,
         less the others' value under x (N + 1 water-fillings, batched)."""
@@ -194,6 +203,14 @@ class SlotAuction:
                 density = np.exp(log_coef + xlogy(n - j, cdf) + xlog1py(j - 1, -cdf))
             total += np.where(j <= state.slots[:, None], density * pdf, 0.0)
         return np.trapezoid(phi * total, v, axis=1)
+
+    def features(self, state: SlotState) -> np.ndarray:
+        n = np.full(state.n_states, state.bids.shape[1], dtype=float)
+        return np.stack([state.slots.astype(float), n, state.low, state.high], axis=1)
+
+    def decode(self, state: SlotState, action: np.ndarray) -> np.ndarray:
+        low, high = self.bounds(state)
+        return np.clip(np.asarray(action, dtype=float).reshape(state.n_states, -1), low, high)
 
     def myerson_reserve(self, state: SlotState) -> np.ndarray:
         """phi(r*) = 0: max(low, high/2) for uniform [low, high]; the mean for exponential."""

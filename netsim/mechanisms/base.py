@@ -41,7 +41,32 @@ class Mechanism(Protocol):
     def relaxed_utility(self, state: Any, action: np.ndarray) -> np.ndarray:
         """A smooth (continuous) relaxation of the leader's utility [B], for generic solvers."""
 
+    def features(self, state: Any) -> np.ndarray:
+        """What a learning solver sees of each state, [B, F] (fixed F for fixed N)."""
+
+    def decode(self, state: Any, action: np.ndarray) -> np.ndarray:
+        """A raw action in the bounds -> the action played (mechanisms may use their
+        structure, e.g. snap a price onto a threshold); the identity by default."""
+
+
+def affine_to_bounds(mechanism: Mechanism, state: Any, unit: np.ndarray) -> np.ndarray:
+    """Map actions in [-1, 1]^A to the mechanism's bounds."""
+    low, high = mechanism.bounds(state)
+    return low + (np.clip(unit, -1.0, 1.0) + 1.0) * 0.5 * (high - low)
+
 
 def batch(x: Any, n_states: int) -> np.ndarray:
     """A per-state parameter as a float array of shape [B] (scalars are broadcast)."""
     return np.broadcast_to(np.asarray(x, dtype=float), (n_states,)).copy()
+
+
+def select(state: Any, index: np.ndarray | slice) -> Any:
+    """States `index` of a batch (every array field sliced along its batch axis)."""
+    fields = {name: (value[index] if isinstance(value, np.ndarray) else value)
+              for name, value in vars(state).items()}
+    return type(state)(**fields)
+
+
+def repeat(state: Any, k: int) -> Any:
+    """Each state of a batch repeated k times in a row (for k candidates per state)."""
+    return select(state, np.repeat(np.arange(state.n_states), k))

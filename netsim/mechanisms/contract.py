@@ -111,6 +111,13 @@ class Contract:
         q = np.asarray(action, dtype=float)
         return (state.count * state.beta[:, None] * np.log1p(q) - state.weights() * q).sum(axis=1)
 
+    def features(self, state: ContractState) -> np.ndarray:
+        return np.concatenate([state.theta, state.count, state.beta[:, None],
+                               state.q_max[:, None]], axis=1)
+
+    def decode(self, state: ContractState, action: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(action, dtype=float), 0.0, state.q_max[:, None])
+
     def closed_form(self, state: ContractState) -> np.ndarray:
         """q* with ironing: pool adjacent types where N_k beta / w_k would decrease."""
         w = state.weights()

@@ -119,6 +119,24 @@ class Stackelberg:
         const = state.R - state.c * n_devices * state.n_layers
         return const[:, None] + (state.c[:, None] - price) * total_layers
 
+    def features(self, state: StackelbergState) -> np.ndarray:
+        """Devices sorted by alpha (their order carries no meaning), then shared parameters."""
+        order = np.argsort(state.alpha, axis=1)
+        alpha = np.take_along_axis(state.alpha, order, axis=1)
+        c_max = np.take_along_axis(state.c_max, order, axis=1)
+        shared = np.stack([state.a, state.b, state.c, state.p_min, state.p_max], axis=1)
+        return np.concatenate([alpha, c_max, shared], axis=1)
+
+    def decode(self, state: StackelbergState, action: np.ndarray) -> np.ndarray:
+        """Snap a price down onto the nearest threshold (or p_min): between thresholds the
+        leader's utility falls with the price, so this never lowers it, and a learned policy
+        then only has to land on the right tooth of the sawtooth, not on its edge."""
+        price = np.clip(np.asarray(action, dtype=float).reshape(state.n_states, -1)[:, 0],
+                        state.p_min, state.p_max)
+        tau = state.thresholds().reshape(state.n_states, -1)
+        tau = np.where(tau <= price[:, None], tau, -np.inf).max(axis=1)
+        return np.maximum(tau, state.p_min)[:, None]
+
     # ------------------------------------------------------------------ continuous relaxation
 
     def relaxed_response(self, state: StackelbergState, price: np.ndarray) -> np.ndarray:

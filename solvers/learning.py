@@ -1,0 +1,109 @@
+"""What the learning solvers share: the training problem (what the leader sees vs the truth),
+action coding, rewards, feature scaling, and the small torch building blocks.
+
+Actions live in [-1, 1]^A inside the networks; `to_action` maps them affinely to the
+mechanism's bounds and lets the mechanism decode them (Stackelberg snaps a price onto the
+threshold below it). Rewards are computed on the true state; actions are decoded and
+candidates are scored with the state the leader observes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from netsim.mechanisms.base import Mechanism, affine_to_bounds, select
+
+REWARDS = ("utility", "gap", "improved")
+
+
+@dataclass
+class Problem:
+    """Training states: the truth, what the leader observes of it, and the optimum."""
+
+    mechanism: Mechanism
+    true: Any
+    observed: Any
+    optimum: np.ndarray  # full-information optimum utility per state
+
+    @classmethod
+    def full_information(cls, mechanism: Mechanism, states: Any) -> Problem:
+        return cls(mechanism, states, states, mechanism.optimum(states)[1])
+
+    @property
+    def n_states(self) -> int:
+        return self.true.n_states
+
+    def subset(self, index: np.ndarray) -> Problem:
+        return Problem(self.mechanism, select(self.true, index), select(self.observed, index),
+                       self.optimum[index])
+
+
+def to_action(mechanism: Mechanism, observed: Any, unit: np.ndarray) -> np.ndarray:
+    """Network output in [-1, 1]^A -> the action the leader plays."""
+    return mechanism.decode(observed, affine_to_bounds(mechanism, observed, unit))
+
+
+def action_dim(mechanism: Mechanism, state: Any) -> int:
+    return mechanism.bounds(select(state, slice(0, 1)))[0].shape[1]
+
+
+class RewardScale:
+    """Turns utilities into rewards: the utility itself (standardised by constants fitted on
+    the training states), its gap to the optimum, or paper P1's binary 'improved since the
+    last step'."""
+
+    def __init__(self, kind: str, utilities: np.ndarray):
+        if kind not in REWARDS:
+            raise ValueError(f"unknown reward '{kind}' (allowed: {', '.join(REWARDS)})")
+        self.kind = kind
+        self.center = float(np.mean(utilities))
+        self.scale = float(np.std(utilities)) or 1.0
+        self._last: np.ndarray | None = None
+
+    def __call__(self, utility: np.ndarray, optimum: np.ndarray) -> np.ndarray:
+        if self.kind == "utility":
+            return (utility - self.center) / self.scale
+        if self.kind == "gap":
+            return utility / np.abs(optimum) - np.sign(optimum)
+        improved = np.zeros_like(utility) if self._last is None else (
+            utility > self._last).astype(float)
+        self._last = utility.mean() if self._last is None else max(self._last, utility.mean())
+        return improved
+
+
+class FeatureScaler:
+    """Standardises state features with statistics of the training states."""
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray):
+        self.mean, self.std = mean, np.where(std > 1e-9, std, 1.0)
+
+    @classmethod
+    def fit(cls, features: np.ndarray) -> FeatureScaler:
+        return cls(features.mean(axis=0), features.std(axis=0))
+
+    def __call__(self, features: np.ndarray, device: torch.device) -> torch.Tensor:
+        return torch.as_tensor((features - self.mean) / self.std, dtype=torch.float32,
+                               device=device)
+
+
+def mlp(inputs: int, outputs: int, hidden: int = 256, layers: int = 3) -> nn.Sequential:
+    """An MLP with Mish activations (as in the GDM reference denoiser)."""
+    parts: list[nn.Module] = []
+    width = inputs
+    for _ in range(layers):
+        parts += [nn.Linear(width, hidden), nn.Mish()]
+        width = hidden
+    parts.append(nn.Linear(width, outputs))
+    return nn.Sequential(*parts)
+
+
+def pick_device(name: str) -> torch.device:
+    """CPU by default; `cuda` where available (a clear error otherwise)."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda: no CUDA device is available here")
+    return torch.device(name)
