@@ -1,0 +1,131 @@
+"""PPO baseline (DESIGN 5): a Gaussian policy over unit actions, the clipped surrogate
+objective and a value baseline, on one-step episodes (so the advantage is r - V(s)).
+Same states, actions, decoding and rewards as the diffusion solver."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from netsim.mechanisms.base import Mechanism
+from solvers.diffusion import Callback
+from solvers.learning import (
+    FeatureScaler,
+    Problem,
+    RewardScale,
+    action_dim,
+    mlp,
+    pick_device,
+    to_action,
+)
+
+
+@dataclass
+class PPOConfig:
+    hidden: int = 256
+    lr: float = 3e-4
+    batch: int = 512
+    epochs: int = 4
+    minibatch: int = 128
+    clip: float = 0.2
+    init_log_std: float = -0.5
+    reward: str = "utility"
+    device: str = "cpu"
+    seed: int = 0
+
+
+class PPOSolver:
+    name = "ppo"
+
+    def __init__(self, config: PPOConfig | None = None, **overrides: Any):
+        self.config = config or PPOConfig(**overrides)
+        self.device = pick_device(self.config.device)
+        self.scaler: FeatureScaler | None = None
+        self.policy: nn.Module | None = None
+        self._dims: tuple[int, int] | None = None
+
+    def _build(self, n_actions: int, n_features: int) -> None:
+        torch.manual_seed(self.config.seed)
+        self._dims = (n_actions, n_features)
+        self.policy = mlp(n_features, n_actions, self.config.hidden).to(self.device)
+        self.value = mlp(n_features, 1, self.config.hidden).to(self.device)
+        self.log_std = nn.Parameter(torch.full((n_actions,), self.config.init_log_std,
+                                               device=self.device))
+
+    def _dist(self, s: torch.Tensor) -> torch.distributions.Normal:
+        return torch.distributions.Normal(torch.tanh(self.policy(s)), self.log_std.exp())
+
+    def fit(self, problem: Problem, evaluations: int, callback: Callback | None = None) -> None:
+        cfg, mech = self.config, problem.mechanism
+        features = mech.features(problem.observed)
+        self.scaler = FeatureScaler.fit(features)
+        self._build(action_dim(mech, problem.true), features.shape[1])
+        s_all = self.scaler(features, self.device)
+        rng = np.random.default_rng(cfg.seed)
+        params = [*self.policy.parameters(), *self.value.parameters(), self.log_std]
+        opt = torch.optim.Adam(params, lr=cfg.lr)
+        with torch.no_grad():
+            start = self._dist(s_all).mean.cpu().numpy()
+        reward = RewardScale(cfg.reward, mech.utility(
+            problem.true, to_action(mech, problem.observed, start)))
+        for step in range(max(1, evaluations // cfg.batch)):
+            idx = rng.integers(0, problem.n_states, cfg.batch)
+            s = s_all[idx]
+            with torch.no_grad():
+                dist = self._dist(s)
+                raw = dist.sample()
+                old_logp = dist.log_prob(raw).sum(dim=1)
+            sub = problem.subset(idx)
+            unit = raw.clamp(-1, 1).cpu().numpy()
+            utility = mech.utility(sub.true, to_action(mech, sub.observed, unit))
+            r = torch.as_tensor(reward(utility, sub.optimum), dtype=torch.float32,
+                                device=self.device)
+            for _ in range(cfg.epochs):
+                for chunk in np.array_split(rng.permutation(cfg.batch),
+                                            max(1, cfg.batch // cfg.minibatch)):
+                    dist = self._dist(s[chunk])
+                    value = self.value(s[chunk])[:, 0]
+                    advantage = (r[chunk] - value).detach()
+                    advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+                    ratio = (dist.log_prob(raw[chunk]).sum(dim=1) - old_logp[chunk]).exp()
+                    surrogate = torch.min(ratio * advantage,
+                                          ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * advantage)
+                    loss = -surrogate.mean() + 0.5 * ((value - r[chunk]) ** 2).mean()
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+            if callback is not None:
+                callback(step, (step + 1) * cfg.batch,
+                         {"utility": float(utility.mean()),
+                          "ratio": float(np.mean(utility / sub.optimum))})
+
+    def solve(self, mechanism: Mechanism, state: Any) -> np.ndarray:
+        if self.policy is None:
+            raise RuntimeError("the PPO solver is not trained: fit it or load a checkpoint")
+        s = self.scaler(mechanism.features(state), self.device)
+        with torch.no_grad():
+            mean = self._dist(s).mean.cpu().numpy()  # the policy's mean: deterministic
+        return to_action(mechanism, state, mean)
+
+    def save(self, path: str | Path, extra: dict | None = None) -> None:
+        torch.save({"solver": self.name, "config": asdict(self.config), "dims": self._dims,
+                    "policy": self.policy.state_dict(), "value": self.value.state_dict(),
+                    "log_std": self.log_std.detach(), "scaler": (self.scaler.mean,
+                                                                 self.scaler.std),
+                    **(extra or {})}, path)
+
+    @classmethod
+    def load(cls, path: str | Path, **overrides: Any) -> PPOSolver:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+        solver = cls(PPOConfig(**{**data["config"], **overrides}))
+        solver._build(*data["dims"])
+        solver.policy.load_state_dict(data["policy"])
+        solver.value.load_state_dict(data["value"])
+        solver.log_std.data.copy_(data["log_std"])
+        solver.scaler = FeatureScaler(*data["scaler"])
+        return solver
