@@ -85,5 +85,59 @@ def run_command(scenario: str, seed: int | None, out_dir: str | None,
         sys.exit(130)
 
 
+@main.command("train")
+@click.option("--scenario", "scenario", type=click.Path(dir_okay=False), required=True,
+              help="A scenario with a `market:` block: its market states are the data.")
+@click.option("--solver", type=click.Choice(["diffusion", "ppo", "random", "constant"]),
+              required=True)
+@click.option("--epochs", type=int, default=500, show_default=True,
+              help="Training epochs, each a batch of --batch reward evaluations.")
+@click.option("--seeds", type=int, default=3, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
+@click.option("--states", type=int, default=2048, show_default=True,
+              help="Training states drawn from the scenario.")
+@click.option("--batch", type=int, default=512, show_default=True)
+@click.option("--reward", type=click.Choice(["utility", "gap", "improved"]), default="utility",
+              show_default=True, help="Leader utility, its gap to the optimum, or paper P1's "
+              "binary 'improved since the last step'.")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+def train_command(scenario: str, solver: str, epochs: int, seeds: int, out_dir: str,
+                  states: int, batch: int, reward: str, device: str,
+                  overrides: tuple[str, ...]) -> None:
+    """Train a solver on a scenario's market; write checkpoints and learning curves."""
+    from netsim.training import train  # torch loads only for this command
+
+    loaded = _load(scenario, overrides)
+    if loaded.scenario.market is None:
+        click.echo(f"{scenario}: no `market:` block, nothing to train on", err=True)
+        sys.exit(2)
+    with Progress(TextColumn(f"[bold]training {solver}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} epochs"), TimeElapsedColumn(),
+                  console=console) as bar:
+        job = bar.add_task("train", total=epochs * seeds)
+        curves = train(loaded, solver, epochs, seeds, Path(out_dir), n_states=states,
+                       batch=batch, device=device, reward=reward,
+                       progress=lambda done, total: bar.update(job, completed=done))
+    last = curves[curves.epoch == curves.epoch.max()]
+    click.echo(f"{solver}: final ratio to the optimum {last.ratio.mean():.4f} "
+               f"(mean over {seeds} seeds); outputs: {out_dir}")
+
+
+@main.command("report")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+def report_command(folder: str) -> None:
+    """Figures for a training folder (netsim train) or plots for a run folder (netsim run)."""
+    path = Path(folder)
+    if list(path.glob("curves-*.parquet")):
+        from netsim.analysis.training_plots import plot_training
+
+        written = plot_training(path)
+    else:
+        written = plot_run(load_run(path), path / "plots")
+    for item in written:
+        click.echo(str(item))
+
+
 if __name__ == "__main__":
     main()

@@ -56,6 +56,7 @@ class Simulation:
     def __init__(self, loaded: LoadedScenario, out_dir: str | Path, seed: int | None = None,
                  progress: Progress | None = None):
         self.scenario = scn = loaded.scenario
+        self.base_dir = loaded.base_dir
         self.seed = scn.seed if seed is None else seed
         self.out_dir = Path(out_dir)
         self.progress = progress

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 import solvers
 from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState, SlotAuction, SlotState
-from netsim.mechanisms.base import Mechanism, Outcome
+from netsim.mechanisms.base import Mechanism, Outcome, observe
 from netsim.mechanisms.contract import Contract, ContractState
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
 from netsim.rng import stream
@@ -51,10 +52,9 @@ class Market:
         self.sim = sim
         self.spec = spec = sim.scenario.market
         self.mechanism: Mechanism = MECHANISMS[spec.mechanism]()
-        self.solver = solvers.build(spec.solver.name, seed=sim.seed + spec.solver.seed,
-                                    **({"action": spec.solver.action}
-                                       if spec.solver.action is not None else {}))
+        self.solver = build_solver(spec.solver, sim.seed, sim.base_dir)
         self.exact = solvers.build("exact")
+        self.noise = spec.observation_noise if spec.information == "partial" else 0.0
         self.rng = stream(sim.seed, "market")
         n = sim.n_devices
         self.alpha = spec.stackelberg.alpha.sample(stream(sim.seed, "market/alpha"), n)
@@ -88,9 +88,12 @@ class Market:
                           ("alpha", "c_max", "theta", "item", "valuation", "allocation",
                            "payment", "market_utility")}
         for leader, members, state, extra in self._games():
-            action, per_decision = solvers.timed_solve(self.solver, self.mechanism, state)
-            outcome = self.mechanism.outcome(state, action)
+            seen = observe(self.mechanism, state, self.noise, self.rng)
+            action, per_decision = solvers.timed_solve(self.solver, self.mechanism, seen)
+            outcome = self.mechanism.outcome(state, action)  # utilities on the truth
             _, optimum = self.mechanism.optimum(state)
+            extra = {**extra, "plugin_utility": float(self.mechanism.utility(
+                state, self.exact.solve(self.mechanism, seen))[0]) if self.noise else NAN}
             self._apply(members, state, outcome, market_columns)
             self._record(t, leader, state, action, outcome, float(optimum[0]), per_decision,
                          members, extra)
@@ -224,7 +227,7 @@ class Market:
             float(outcome.follower_utility[0].mean()), float(np.mean(taking)), len(members),
             per_decision, extra.get("a", NAN), extra.get("b", NAN), extra.get("c", NAN),
             extra.get("L"), extra.get("R", NAN), extra.get("p_min", NAN),
-            extra.get("p_max", NAN), revenue))
+            extra.get("p_max", NAN), revenue, extra["plugin_utility"]))
         self.leader_utilities.append(leader_utility)
         self.optimum_utilities.append(optimum)
 
@@ -235,3 +238,14 @@ class Market:
                 "epochs": self.epoch, "mean_leader_utility": leader,
                 "mean_optimum_utility": optimum,
                 "ratio": leader / optimum if optimum else NAN, "wall_s": self.wall_s}
+
+
+def build_solver(spec, seed: int, base_dir) -> solvers.Solver:
+    """The solver a scenario's `market.solver` names (checkpoints relative to the scenario)."""
+    params = {"action": spec.action, "mode": spec.mode, "k": spec.k}
+    params = {k: v for k, v in params.items() if v is not None}
+    checkpoint = None
+    if spec.checkpoint is not None:
+        checkpoint = Path(spec.checkpoint)
+        checkpoint = checkpoint if checkpoint.is_absolute() else Path(base_dir) / checkpoint
+    return solvers.build(spec.name, seed=seed + spec.seed, checkpoint=checkpoint, **params)

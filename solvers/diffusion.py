@@ -39,6 +39,7 @@ from solvers.learning import (
     Problem,
     RewardScale,
     action_dim,
+    known_fields,
     mlp,
     pick_device,
     to_action,
@@ -315,7 +316,7 @@ class DiffusionSolver:
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> DiffusionSolver:
         data = torch.load(path, map_location="cpu", weights_only=False)
-        config = DiffusionConfig(**{**data["config"], **overrides})
+        config = DiffusionConfig(**{**data["config"], **known_fields(DiffusionConfig, overrides)})
         solver = cls(config)
         solver._build(*data["dims"])
         solver.actor.load_state_dict(data["actor"])

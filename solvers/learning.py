@@ -9,7 +9,7 @@ candidates are scored with the state the leader observes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -107,3 +107,9 @@ def pick_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("--device cuda: no CUDA device is available here")
     return torch.device(name)
+
+
+def known_fields(config_class: type, overrides: dict) -> dict:
+    """The overrides that `config_class` has fields for (others belong to other solvers)."""
+    names = {f.name for f in fields(config_class)}
+    return {k: v for k, v in overrides.items() if k in names}

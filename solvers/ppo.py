@@ -19,6 +19,7 @@ from solvers.learning import (
     Problem,
     RewardScale,
     action_dim,
+    known_fields,
     mlp,
     pick_device,
     to_action,
@@ -122,7 +123,7 @@ class PPOSolver:
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> PPOSolver:
         data = torch.load(path, map_location="cpu", weights_only=False)
-        solver = cls(PPOConfig(**{**data["config"], **overrides}))
+        solver = cls(PPOConfig(**{**data["config"], **known_fields(PPOConfig, overrides)}))
         solver._build(*data["dims"])
         solver.policy.load_state_dict(data["policy"])
         solver.value.load_state_dict(data["value"])

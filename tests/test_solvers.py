@@ -64,7 +64,9 @@ def test_random_is_seeded_and_in_bounds_fixed_is_fixed():
 
 
 def test_unknown_solver_and_missing_action():
-    with pytest.raises(ValueError, match="allowed: exact, convex, random, fixed"):
+    with pytest.raises(ValueError, match="allowed: exact, convex, random, fixed, diffusion"):
         solvers.build("gdm")
+    with pytest.raises(ValueError, match="needs a checkpoint"):
+        solvers.build("diffusion")
     with pytest.raises(ValueError, match="needs an action"):
         solvers.build("fixed")

@@ -70,6 +70,7 @@ class BandwidthAuction:
     """Leader action: the shares x [B, N] (on the simplex); scored by welfare."""
 
     name = "auction_bandwidth"
+    observed_fields = ("theta", "s")
 
     def bounds(self, state: BandwidthState) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros_like(state.theta), np.ones_like(state.theta)
@@ -170,6 +171,7 @@ class SlotAuction:
     """Leader action: the reserve r [B, 1]; scored by expected revenue."""
 
     name = "auction_compute"
+    observed_fields = ("bids",)
     grid_points = 2001
 
     def bounds(self, state: SlotState) -> tuple[np.ndarray, np.ndarray]:

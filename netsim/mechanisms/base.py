@@ -70,3 +70,15 @@ def select(state: Any, index: np.ndarray | slice) -> Any:
 def repeat(state: Any, k: int) -> Any:
     """Each state of a batch repeated k times in a row (for k candidates per state)."""
     return select(state, np.repeat(np.arange(state.n_states), k))
+
+
+def observe(mechanism: Mechanism, state: Any, noise: float, rng: np.random.Generator) -> Any:
+    """What a leader with partial information sees: each follower parameter the mechanism
+    names in `observed_fields` times an independent log-normal error of sigma `noise`."""
+    if noise <= 0:
+        return state
+    fields = dict(vars(state))
+    for name in mechanism.observed_fields:
+        value = fields[name]
+        fields[name] = value * np.exp(noise * rng.standard_normal(value.shape))
+    return type(state)(**fields)

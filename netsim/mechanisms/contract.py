@@ -78,6 +78,7 @@ class Contract:
     """Leader action: the menu's contributions q [B, K]."""
 
     name = "contract"
+    observed_fields = ("count",)
 
     def bounds(self, state: ContractState) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros_like(state.theta), np.broadcast_to(state.q_max[:, None],

@@ -66,6 +66,7 @@ class Stackelberg:
     """The leader's action is one price per state: action shape [B, 1]."""
 
     name = "stackelberg"
+    observed_fields = ("alpha", "c_max")
 
     def bounds(self, state: StackelbergState) -> tuple[np.ndarray, np.ndarray]:
         return state.p_min[:, None], state.p_max[:, None]

@@ -54,7 +54,7 @@ EPOCHS = pa.schema([
     ("n_followers", pa.int32()), ("solve_time_s", pa.float64()),
     ("a", pa.float64()), ("b", pa.float64()), ("c", pa.float64()), ("L", pa.int32()),
     ("R", pa.float64()), ("p_min", pa.float64()), ("p_max", pa.float64()),
-    ("realised_revenue", pa.float64()),
+    ("realised_revenue", pa.float64()), ("plugin_utility", pa.float64()),
 ])
 SCHEMAS = {"tasks": TASKS, "devices": DEVICES, "links": LINKS, "servers": SERVERS,
            "epochs": EPOCHS}

@@ -275,6 +275,12 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
         if isinstance(group.arrivals, TraceArrivals):
             problems.extend(_trace_problems(group.arrivals, group.count, base_dir,
                                             f"{where}.arrivals.path"))
+    if scn.market is not None and scn.market.solver.checkpoint is not None:
+        checkpoint = Path(scn.market.solver.checkpoint)
+        checkpoint = checkpoint if checkpoint.is_absolute() else base_dir / checkpoint
+        if not checkpoint.exists():
+            problems.append(Problem("market.solver.checkpoint",
+                                    f"checkpoint {checkpoint} does not exist"))
     return problems
 
 

@@ -361,9 +361,13 @@ class WorkloadSpec(StrictModel):
 class SolverSpec(StrictModel):
     """A solver by name; `fixed` needs its `action` (e.g. a posted price)."""
 
-    name: Literal["exact", "convex", "random", "fixed"] = "exact"
+    name: Literal["exact", "convex", "random", "fixed", "diffusion", "ppo", "constant"] = "exact"
     action: list[float] | float | None = None
     seed: int = 0
+    checkpoint: str | None = Field(default=None, description="trained solver (netsim train); "
+                                   "relative to the scenario file")
+    mode: Literal["policy", "generate_and_select"] | None = None
+    k: PositiveInt | None = Field(default=None, description="candidates in generate_and_select")
 
     @model_validator(mode="before")
     @classmethod
@@ -374,6 +378,8 @@ class SolverSpec(StrictModel):
     def _fixed_has_action(self) -> SolverSpec:
         if self.name == "fixed" and self.action is None:
             raise ValueError("solver 'fixed' needs an action, e.g. {name: fixed, action: 1.5}")
+        if self.name in ("diffusion", "ppo", "constant") and self.checkpoint is None:
+            raise ValueError(f"solver '{self.name}' needs a checkpoint (netsim train writes one)")
         return self
 
 
@@ -428,6 +434,10 @@ class MarketSpec(StrictModel):
     mechanism: Literal["stackelberg", "contract", "auction_bandwidth", "auction_compute"]
     solver: SolverSpec = SolverSpec()
     epoch_s: PositiveFloat = 60.0
+    information: Literal["full", "partial"] = "full"
+    observation_noise: NonNegativeFloat = Field(
+        default=0.2, description="partial information: sigma of the log-normal error on each "
+        "follower parameter the leader observes")
     stackelberg: StackelbergParams = StackelbergParams()
     contract: ContractParams = ContractParams()
     auction_bandwidth: BandwidthAuctionParams = BandwidthAuctionParams()

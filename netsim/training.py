@@ -1,0 +1,178 @@
+"""Training learned solvers on a scenario's market, and learning curves for `netsim report`.
+
+Training states are the scenario's own market states: the state the market builds at t = 0
+for its first leader, with the scenario built from seeds 0, 1, 2, ... (so device parameters,
+positions and market draws vary as the scenario's distributions say). States with an
+unusual number of followers (the modal count wins) are left out, so a batch has a fixed size.
+Held-out evaluation states use seeds far from the training ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import solvers
+from netsim.engine import Simulation
+from netsim.market import MECHANISMS
+from netsim.mechanisms.base import Mechanism, observe
+from netsim.scenario.loader import LoadedScenario
+from solvers.learning import Problem
+
+EVAL_SEED_OFFSET = 1_000_000
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+def stack_states(states: list[Any]) -> Any:
+    """One batch from a list of batches of the same kind and follower count."""
+    first = states[0]
+    fields = {}
+    for name, value in vars(first).items():
+        fields[name] = (np.concatenate([getattr(s, name) for s in states])
+                        if isinstance(value, np.ndarray) else value)
+    return type(first)(**fields)
+
+
+def collect_states(loaded: LoadedScenario, n: int, first_seed: int = 0) -> tuple[Mechanism, Any]:
+    """n market states of the scenario's first leader, from scenario seeds first_seed + i."""
+    if loaded.scenario.market is None:
+        raise ValueError("the scenario has no market: add a `market:` block to train on it")
+    states = []
+    for seed in range(first_seed, first_seed + n):
+        sim = Simulation(loaded, Path("unused"), seed=seed)
+        states.append(next(sim.market._games())[2])
+    sizes = Counter(_followers(s) for s in states)
+    modal = sizes.most_common(1)[0][0]
+    mechanism = MECHANISMS[loaded.scenario.market.mechanism]()
+    return mechanism, stack_states([s for s in states if _followers(s) == modal])
+
+
+def _followers(state: Any) -> int:
+    return next(v.shape[1] for v in vars(state).values()
+                if isinstance(v, np.ndarray) and v.ndim == 2)
+
+
+def problem_for(loaded: LoadedScenario, mechanism: Mechanism, states: Any,
+                seed: int) -> Problem:
+    """Full or partial information, as the scenario's market says."""
+    market = loaded.scenario.market
+    problem = Problem.full_information(mechanism, states)
+    if market.information == "partial":
+        rng = np.random.default_rng(seed)
+        problem = Problem(mechanism, states, observe(mechanism, states,
+                                                     market.observation_noise, rng),
+                          problem.optimum)
+    return problem
+
+
+def scenario_hash(loaded: LoadedScenario) -> str:
+    text = json.dumps(loaded.scenario.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def make_solver(name: str, seed: int, device: str, reward: str):
+    if name == "diffusion":
+        return solvers.DiffusionSolver(seed=seed, device=device, reward=reward)
+    if name == "ppo":
+        return solvers.PPOSolver(seed=seed, device=device, reward=reward)
+    if name == "constant":
+        return solvers.ConstantSolver(seed=seed)
+    if name == "random":
+        return solvers.RandomSolver(seed)
+    raise ValueError(f"cannot train '{name}' (allowed: diffusion, ppo, constant, random)")
+
+
+def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int, out_dir: Path,
+          n_states: int = 2048, batch: int = 512, device: str = "cpu",
+          reward: str = "utility", progress: Progress | None = None) -> pd.DataFrame:
+    """Train `seeds` copies of a solver for `epochs` batches of reward evaluations each; write
+    checkpoints and curves-SOLVER.parquet; return the curves (one row per epoch and seed)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mechanism, states = collect_states(loaded, n_states)
+    _, held_out = collect_states(loaded, max(64, n_states // 4), EVAL_SEED_OFFSET)
+    rows: list[dict] = []
+    total = epochs * seeds
+    for seed in range(seeds):
+        problem = problem_for(loaded, mechanism, states, seed)
+        solver = make_solver(solver_name, seed, device, reward)
+        start = time.perf_counter()
+
+        def record(step: int, evaluations: int, metrics: dict, seed=seed, problem=problem,
+                   start=start) -> None:
+            rows.append({"epoch": step, "seed": seed, "evaluations": evaluations,
+                         "leader_utility": metrics["utility"],
+                         "optimum_utility": float(problem.optimum.mean()),
+                         "ratio": metrics.get("ratio",
+                                              metrics["utility"] / float(problem.optimum.mean())),
+                         "wall_s": time.perf_counter() - start})
+            if progress is not None:
+                progress(seed * epochs + step + 1, total)
+
+        if solver_name == "random":
+            _random_curve(solver, problem, epochs, batch, seed, record)
+        else:
+            solver.fit(problem, epochs * batch, callback=record)
+            solver.save(out_dir / f"{solver_name}-seed{seed}.pt",
+                        {"scenario_hash": scenario_hash(loaded), "mechanism": mechanism.name,
+                         "scenario": loaded.scenario.name})
+        _write_evaluation(out_dir, solver_name, seed, solver,
+                          problem_for(loaded, mechanism, held_out, seed + 7))
+    curves = pd.DataFrame(rows)
+    curves.to_parquet(out_dir / f"curves-{solver_name}.parquet", index=False)
+    _write_baselines(out_dir, mechanism, states, held_out)
+    return curves
+
+
+def _random_curve(solver, problem: Problem, epochs: int, batch: int, seed: int,
+                  record: Callable) -> None:
+    rng = np.random.default_rng(seed)
+    for step in range(epochs):
+        sub = problem.subset(rng.integers(0, problem.n_states, batch))
+        utility = problem.mechanism.utility(sub.true, solver.solve(problem.mechanism,
+                                                                   sub.observed))
+        record(step, (step + 1) * batch, {"utility": float(utility.mean()),
+                                          "ratio": float(np.mean(utility / sub.optimum))})
+
+
+def _write_evaluation(out_dir: Path, name: str, seed: int, solver, problem: Problem) -> None:
+    """Held-out ratios to the full-information optimum, appended to evaluation.json."""
+    ratio = problem.mechanism.utility(problem.true, solver.solve(problem.mechanism,
+                                                                 problem.observed))
+    ratio = ratio / problem.optimum
+    path = out_dir / "evaluation.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[f"{name}-seed{seed}"] = {"mean_ratio": float(ratio.mean()),
+                                  "p5_ratio": float(np.percentile(ratio, 5)),
+                                  "share_099": float((ratio >= 0.99).mean())}
+    path.write_text(json.dumps(data, indent=2))
+
+
+def _write_baselines(out_dir: Path, mechanism: Mechanism, states: Any, held_out: Any) -> None:
+    """The exact optimum and the constant baseline's utility, as lines for the figures."""
+    problem = Problem.full_information(mechanism, states)
+    constant = solvers.ConstantSolver(0)
+    constant.fit(problem, 256 * 256)
+    value = float(mechanism.utility(states, constant.solve(mechanism, states)).mean())
+    (out_dir / "baselines.json").write_text(json.dumps(
+        {"optimum_utility": float(problem.optimum.mean()), "constant_utility": value,
+         "mechanism": mechanism.name}, indent=2))
+
+
+def load_curves(out_dir: Path) -> pd.DataFrame:
+    parts = sorted(Path(out_dir).glob("curves-*.parquet"))
+    if not parts:
+        raise FileNotFoundError(f"{out_dir}: no curves-*.parquet (run netsim train first)")
+    frames = []
+    for part in parts:
+        frame = pd.read_parquet(part)
+        frame["solver"] = part.stem.removeprefix("curves-")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
