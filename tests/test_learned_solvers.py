@@ -1,0 +1,116 @@
+"""Diffusion (GDM) and PPO solvers on small budgets: mechanics and that they learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import netsim
+from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
+from solvers.diffusion import Denoiser, DiffusionSolver, VPDiffusion
+from solvers.learning import Problem, to_action
+from solvers.ppo import PPOSolver
+from tests.conftest import SCENARIOS
+
+MECH = Stackelberg()
+
+
+def reference(n: int, seed: int, p_max: float = 3.0) -> Problem:
+    rng = np.random.default_rng(seed)
+    states = StackelbergState.create(rng.uniform(5, 15, (n, 5)), rng.uniform(25, 35, (n, 5)),
+                                     2.0, 2.0, 3.0, 200.0, 0.01, p_max, 12)
+    return Problem.full_information(MECH, states)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    solver = DiffusionSolver(seed=0, hidden=64, batch=128, lr=1e-3)
+    solver.fit(reference(512, 0), 128 * 120)
+    return solver
+
+
+def test_denoiser_maps_noise_into_the_bounds():
+    torch.manual_seed(0)
+    chain = VPDiffusion(Denoiser(2, 3, 32, 16), 2, 6, 0.1, 10.0)
+    with torch.no_grad():
+        x = chain.sample(torch.randn(500, 3) * 5)
+    assert x.abs().max() <= 1.0
+    problem = reference(500, 1)
+    prices = to_action(MECH, problem.true, x[:, :1].numpy())
+    assert (prices >= 0.01).all() and (prices <= 3.0).all()
+
+
+def test_forward_and_reverse_schedules_are_consistent():
+    chain = VPDiffusion(Denoiser(1, 1, 8, 16), 1, 6, 0.1, 10.0)
+    x0 = torch.linspace(-1, 1, 11)[:, None]
+    zero = torch.zeros_like(x0)
+    for step in range(6):
+        t = torch.full((11,), step, dtype=torch.long)
+        xt = chain.q_sample(x0, t, zero)
+        expected = x0 if step == 0 else chain.q_sample(x0, t - 1, zero)
+        assert torch.allclose(chain.posterior_mean(x0, xt, t), expected, atol=1e-6)
+        # with the true noise (zero) the x0 estimate is exact
+        x0_hat = chain.sqrt_recip_cum[t][:, None] * xt - chain.sqrt_recipm1_cum[t][:, None] * zero
+        assert torch.allclose(x0_hat, x0, atol=1e-5)
+
+
+def test_generate_and_select_is_never_worse_than_its_candidates(trained):
+    test = reference(300, 9)
+    policy = to_action(MECH, test.true, trained.unit_actions(MECH, test.true))
+    chosen = trained.generate_and_select(MECH, test.true, trained.unit_actions(MECH, test.true))
+    assert (MECH.utility(test.true, chosen) >= MECH.utility(test.true, policy) - 1e-9).all()
+
+
+def test_diffusion_beats_random_within_a_few_hundred_steps(trained):
+    test = reference(400, 5)
+    trained.config.mode = "policy"
+    policy = MECH.utility(test.true, trained.solve(MECH, test.true)) / test.optimum
+    trained.config.mode = "generate_and_select"
+    rng = np.random.default_rng(0)
+    random = MECH.utility(test.true, rng.uniform(0.01, 3.0, (400, 1))) / test.optimum
+    assert policy.mean() > random.mean() + 0.2
+    assert policy.mean() > 0.95
+
+
+def test_save_and_load_give_identical_actions(trained, tmp_path):
+    test = reference(50, 3)
+    trained.save(tmp_path / "gdm.pt")
+    again = DiffusionSolver.load(tmp_path / "gdm.pt")
+    assert np.array_equal(trained.solve(MECH, test.true), again.solve(MECH, test.true))
+    policy = DiffusionSolver.load(tmp_path / "gdm.pt", mode="policy")
+    assert policy.config.mode == "policy"
+
+
+def test_ppo_improves_over_its_initial_policy():
+    # prices up to 8: the initial policy (the middle, about 4) is above the cost c = 3
+    train, test = reference(512, 0, p_max=8.0), reference(300, 4, p_max=8.0)
+    before = PPOSolver(seed=0, hidden=64, batch=256)
+    before.fit(train, 256)  # one iteration: about the initial policy
+    after = PPOSolver(seed=0, hidden=64, batch=256)
+    after.fit(train, 256 * 60)
+    ratio = {name: (MECH.utility(test.true, s.solve(MECH, test.true)) / test.optimum).mean()
+             for name, s in (("before", before), ("after", after))}
+    assert ratio["after"] > ratio["before"] + 0.05
+
+
+def test_partial_information_training_sees_noise_but_is_scored_on_truth():
+    from netsim.mechanisms.base import observe
+
+    problem = reference(200, 2)
+    seen = observe(MECH, problem.true, 0.3, np.random.default_rng(0))
+    assert not np.allclose(seen.alpha, problem.true.alpha)
+    assert np.array_equal(seen.a, problem.true.a)
+    plug_in = MECH.utility(problem.true, MECH.optimum(seen)[0]) / problem.optimum
+    assert plug_in.mean() < 1.0 and (plug_in <= 1.0 + 1e-12).all()
+
+
+def test_trained_checkpoint_drives_the_market(trained, tmp_path):
+    trained.save(tmp_path / "gdm.pt")
+    loaded = netsim.load_scenario(SCENARIOS / "paper_case_study.yaml", [
+        "horizon_s=180", f"market.solver={{name: diffusion, checkpoint: {tmp_path / 'gdm.pt'}}}"])
+    netsim.run(loaded, tmp_path / "run")
+    epochs = netsim.load_run(tmp_path / "run").epochs
+    assert (epochs.solver == "diffusion").all() and len(epochs) == 3
+    ratio = epochs.leader_utility / epochs.optimum_utility
+    assert (ratio <= 1 + 1e-12).all() and ratio.mean() > 0.95
