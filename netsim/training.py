@@ -41,18 +41,32 @@ def stack_states(states: list[Any]) -> Any:
     return type(first)(**fields)
 
 
-def collect_states(loaded: LoadedScenario, n: int, first_seed: int = 0) -> tuple[Mechanism, Any]:
-    """n market states of the scenario's first leader, from scenario seeds first_seed + i."""
+def collect_states(loaded: LoadedScenario, n: int, first_seed: int = 0,
+                   followers: int | None = None) -> tuple[Mechanism, Any]:
+    """Market states of the scenario's first leader, from scenario seeds first_seed + i:
+    the n drawn, with the modal number of followers (or up to n with `followers`)."""
     if loaded.scenario.market is None:
         raise ValueError("the scenario has no market: add a `market:` block to train on it")
-    states = []
-    for seed in range(first_seed, first_seed + n):
+    states: list[Any] = []
+    seed = first_seed
+    while len(states) < n and seed < first_seed + 4 * n:
         sim = Simulation(loaded, Path("unused"), seed=seed)
-        states.append(next(sim.market._games())[2])
-    sizes = Counter(_followers(s) for s in states)
-    modal = sizes.most_common(1)[0][0]
+        state = next(sim.market._games())[2]
+        seed += 1
+        if followers is None or _followers(state) == followers:
+            states.append(state)
+        if followers is None and seed - first_seed >= n:
+            break
+    if not states:
+        raise ValueError(f"no market state with {followers} followers in {4 * n} draws")
+    modal = followers or Counter(_followers(s) for s in states).most_common(1)[0][0]
     mechanism = MECHANISMS[loaded.scenario.market.mechanism]()
     return mechanism, stack_states([s for s in states if _followers(s) == modal])
+
+
+def followers_of(state: Any) -> int:
+    """The number of followers in each state of a batch."""
+    return _followers(state)
 
 
 def _followers(state: Any) -> int:
@@ -97,7 +111,8 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int, out
     checkpoints and curves-SOLVER.parquet; return the curves (one row per epoch and seed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     mechanism, states = collect_states(loaded, n_states)
-    _, held_out = collect_states(loaded, max(64, n_states // 4), EVAL_SEED_OFFSET)
+    _, held_out = collect_states(loaded, max(64, n_states // 4), EVAL_SEED_OFFSET,
+                                 followers_of(states))
     rows: list[dict] = []
     total = epochs * seeds
     for seed in range(seeds):
