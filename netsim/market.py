@@ -66,6 +66,8 @@ class Market:
         for process, index in zip(sim.arrivals, sim.network.group_index):
             self.rate_per_s[index] = mean_rate_per_s(process)
         self.epoch = 0
+        self._recent: list = []
+        self.online_updates = 0
         self.leader_utilities: list[float] = []
         self.optimum_utilities: list[float] = []
         self.wall_s = 0.0
@@ -95,10 +97,26 @@ class Market:
             extra = {**extra, "plugin_utility": float(self.mechanism.utility(
                 state, self.exact.solve(self.mechanism, seen))[0]) if self.noise else NAN}
             self._apply(members, state, outcome, market_columns)
+            if self.spec.solver.online:
+                self._learn_online(state, seen)
             self._record(t, leader, state, action, outcome, float(optimum[0]), per_decision,
                          members, extra)
         sim._sample_devices(t, market_columns)
         self.epoch += 1
+
+    def _learn_online(self, state, seen) -> None:
+        """Keep training the solver on the market's recent states (the last 64 with the same
+        number of followers), scored on the truth like every reward."""
+        from netsim.training import followers_of, stack_states
+        from solvers.learning import Problem
+
+        recent = [(t, o) for t, o in self._recent if followers_of(t) == followers_of(state)]
+        self._recent = [*recent, (state, seen)][-64:]
+        truth = stack_states([t for t, _ in self._recent])
+        observed = stack_states([o for _, o in self._recent])
+        problem = Problem(self.mechanism, truth, observed, self.mechanism.optimum(truth)[1])
+        self.solver.fit(problem, self.spec.solver.online_evaluations, resume=True)
+        self.online_updates += 1
 
     def _games(self):
         """(leader name, follower device indices, state, extra columns) per leader."""

@@ -189,21 +189,27 @@ class DiffusionSolver:
     # ------------------------------------------------------------------ training
 
     def fit(self, problem: Problem, evaluations: int, expert: np.ndarray | None = None,
-            callback: Callback | None = None) -> None:
+            callback: Callback | None = None, resume: bool = False) -> None:
         """Train on `problem` with a budget of reward `evaluations` (state-action pairs).
-        `expert` (unit actions in [-1, 1], e.g. the exact solver's) enables cloning."""
+        `expert` (unit actions in [-1, 1], e.g. the exact solver's) enables cloning.
+        `resume` keeps training the current networks (online), without a warm-up."""
         cfg, mech = self.config, problem.mechanism
         features = mech.features(problem.observed)
-        self.scaler = FeatureScaler.fit(features)
-        self._build(action_dim(mech, problem.true), features.shape[1])
-        rng = np.random.default_rng(cfg.seed)
-        gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
-        actor_opt = torch.optim.AdamW(self.actor.parameters(), lr=cfg.lr,
-                                      weight_decay=cfg.weight_decay)
-        critic_opt = torch.optim.AdamW(self.critic.parameters(), lr=cfg.lr * 3,
-                                       weight_decay=cfg.weight_decay)
+        resume = resume and self.actor is not None
+        if not resume:
+            self.scaler = FeatureScaler.fit(features)
+            self._build(action_dim(mech, problem.true), features.shape[1])
+            self._optimizers = (
+                torch.optim.AdamW(self.actor.parameters(), lr=cfg.lr,
+                                  weight_decay=cfg.weight_decay),
+                torch.optim.AdamW(self.critic.parameters(), lr=cfg.lr * 3,
+                                  weight_decay=cfg.weight_decay))
+        actor_opt, critic_opt = self._optimizers
+        self._fits = getattr(self, "_fits", 0) + 1
+        rng = np.random.default_rng(cfg.seed + self._fits)
+        gen = torch.Generator(device=self.device).manual_seed(cfg.seed + self._fits)
         n_steps = max(1, evaluations // cfg.batch)
-        warmup = max(1, int(cfg.warmup_fraction * n_steps))
+        warmup = 0 if resume else max(1, int(cfg.warmup_fraction * n_steps))
         s_all = self.scaler(features, self.device)
         buffer_a = torch.zeros(n_steps * cfg.batch, self._dims[0], device=self.device)
         buffer_i = torch.zeros(n_steps * cfg.batch, dtype=torch.long, device=self.device)
@@ -323,4 +329,9 @@ class DiffusionSolver:
         solver.ema.load_state_dict(data["ema"])
         solver.critic.load_state_dict(data["critic"])
         solver.scaler = FeatureScaler(*data["scaler"])
+        solver._optimizers = (
+            torch.optim.AdamW(solver.actor.parameters(), lr=config.lr,
+                              weight_decay=config.weight_decay),
+            torch.optim.AdamW(solver.critic.parameters(), lr=config.lr * 3,
+                              weight_decay=config.weight_decay))
         return solver

@@ -61,13 +61,18 @@ class PPOSolver:
     def _dist(self, s: torch.Tensor) -> torch.distributions.Normal:
         return torch.distributions.Normal(torch.tanh(self.policy(s)), self.log_std.exp())
 
-    def fit(self, problem: Problem, evaluations: int, callback: Callback | None = None) -> None:
+    def fit(self, problem: Problem, evaluations: int, callback: Callback | None = None,
+            resume: bool = False) -> None:
+        """Train with a budget of reward `evaluations`; `resume` keeps training the current
+        networks (online)."""
         cfg, mech = self.config, problem.mechanism
         features = mech.features(problem.observed)
-        self.scaler = FeatureScaler.fit(features)
-        self._build(action_dim(mech, problem.true), features.shape[1])
+        if not (resume and self.policy is not None):
+            self.scaler = FeatureScaler.fit(features)
+            self._build(action_dim(mech, problem.true), features.shape[1])
         s_all = self.scaler(features, self.device)
-        rng = np.random.default_rng(cfg.seed)
+        self._fits = getattr(self, "_fits", 0) + 1
+        rng = np.random.default_rng(cfg.seed + self._fits)
         params = [*self.policy.parameters(), *self.value.parameters(), self.log_std]
         opt = torch.optim.Adam(params, lr=cfg.lr)
         with torch.no_grad():

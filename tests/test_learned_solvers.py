@@ -114,3 +114,20 @@ def test_trained_checkpoint_drives_the_market(trained, tmp_path):
     assert (epochs.solver == "diffusion").all() and len(epochs) == 3
     ratio = epochs.leader_utility / epochs.optimum_utility
     assert (ratio <= 1 + 1e-12).all() and ratio.mean() > 0.95
+
+
+def test_online_training_keeps_learning_during_a_run(trained, tmp_path):
+    trained.save(tmp_path / "gdm.pt")
+    loaded = netsim.load_scenario(SCENARIOS / "paper_case_study.yaml", [
+        "horizon_s=180", f"market.solver={{name: diffusion, checkpoint: {tmp_path / 'gdm.pt'}, "
+        "online: true, online_evaluations: 1024}"])
+    sim = netsim.Simulation(loaded, tmp_path / "run")
+    sim.run()
+    assert sim.market.online_updates == 3
+    probe = reference(20, 8)
+    before = DiffusionSolver.load(tmp_path / "gdm.pt").unit_actions(MECH, probe.true)
+    after = sim.market.solver.unit_actions(MECH, probe.true)
+    assert not np.allclose(before, after)
+    with pytest.raises(netsim.ScenarioError, match="online training needs a learning solver"):
+        netsim.load_scenario(SCENARIOS / "paper_case_study.yaml",
+                             ["market.solver={name: exact, online: true}"])

@@ -368,6 +368,10 @@ class SolverSpec(StrictModel):
                                    "relative to the scenario file")
     mode: Literal["policy", "generate_and_select"] | None = None
     k: PositiveInt | None = Field(default=None, description="candidates in generate_and_select")
+    online: bool = Field(default=False, description="keep training a diffusion or PPO "
+                         "solver during the run, on the market's recent states")
+    online_evaluations: PositiveInt = Field(default=2048,
+                                            description="reward evaluations per online update")
 
     @model_validator(mode="before")
     @classmethod
@@ -380,6 +384,9 @@ class SolverSpec(StrictModel):
             raise ValueError("solver 'fixed' needs an action, e.g. {name: fixed, action: 1.5}")
         if self.name in ("diffusion", "ppo", "constant") and self.checkpoint is None:
             raise ValueError(f"solver '{self.name}' needs a checkpoint (netsim train writes one)")
+        if self.online and self.name not in ("diffusion", "ppo"):
+            raise ValueError(f"online training needs a learning solver (diffusion or ppo), "
+                             f"not '{self.name}'")
         return self
 
 
