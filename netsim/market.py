@@ -242,6 +242,7 @@ class Market:
         self.sim.recorder.epochs.rows.append((
             self.epoch, t, leader, self.spec.mechanism, self.solver.name,
             [float(x) for x in np.ravel(action[0])], leader_utility, optimum,
+            leader_utility / optimum if optimum else NAN,
             float(outcome.follower_utility[0].mean()), float(np.mean(taking)), len(members),
             per_decision, extra.get("a", NAN), extra.get("b", NAN), extra.get("c", NAN),
             extra.get("L"), extra.get("R", NAN), extra.get("p_min", NAN),

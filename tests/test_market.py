@@ -20,6 +20,7 @@ def test_exact_solver_reaches_the_optimum_every_epoch(tmp_path):
     epochs = run.epochs
     assert len(epochs) == 5 and (epochs.solver == "exact").all()
     assert np.allclose(epochs.leader_utility, epochs.optimum_utility)
+    assert np.allclose(epochs.ratio, 1.0)
     assert run.manifest["market"]["ratio"] == pytest.approx(1.0)
     # the reference instance: a = 2, c = 3, L = 12, C^max in [25, 35]
     assert np.allclose(epochs.a, 2.0) and (epochs.L == 12).all() and (epochs.c == 3.0).all()

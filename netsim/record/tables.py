@@ -50,7 +50,7 @@ EPOCHS = pa.schema([
     ("epoch", pa.int32()), ("t", pa.float64()), ("leader", pa.string()),
     ("mechanism", pa.string()), ("solver", pa.string()), ("action", pa.list_(pa.float64())),
     ("leader_utility", pa.float64()), ("optimum_utility", pa.float64()),
-    ("mean_follower_utility", pa.float64()), ("participation", pa.float64()),
+    ("ratio", pa.float64()), ("mean_follower_utility", pa.float64()), ("participation", pa.float64()),
     ("n_followers", pa.int32()), ("solve_time_s", pa.float64()),
     ("a", pa.float64()), ("b", pa.float64()), ("c", pa.float64()), ("L", pa.int32()),
     ("R", pa.float64()), ("p_min", pa.float64()), ("p_max", pa.float64()),
