@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from netsim.mechanisms.base import Mechanism, affine_to_bounds, select
+from netsim.mechanisms.base import Mechanism, affine_to_bounds, policy_bounds, select
 
 REWARDS = ("utility", "gap", "improved")
 
@@ -49,7 +49,7 @@ def to_action(mechanism: Mechanism, observed: Any, unit: np.ndarray) -> np.ndarr
 
 
 def action_dim(mechanism: Mechanism, state: Any) -> int:
-    return mechanism.bounds(select(state, slice(0, 1)))[0].shape[1]
+    return policy_bounds(mechanism, select(state, slice(0, 1)))[0].shape[1]
 
 
 class RewardScale:

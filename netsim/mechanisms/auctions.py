@@ -89,9 +89,29 @@ class BandwidthAuction:
     def features(self, state: BandwidthState) -> np.ndarray:
         return np.concatenate([state.theta, np.log1p(state.s)], axis=1)
 
+    def policy_bounds(self, state: BandwidthState) -> tuple[np.ndarray, np.ndarray]:
+        """Learning solvers choose a water level: log lambda, from where only the bidder with
+        the highest theta*s would get a share down to a thousandth of that."""
+        top = np.log(np.max(state.theta * state.s, axis=1, keepdims=True))
+        return top - np.log(1000.0), top
+
     def decode(self, state: BandwidthState, action: np.ndarray) -> np.ndarray:
-        """Shares on the simplex: the whole band is always handed out."""
-        x = np.clip(np.asarray(action, dtype=float), 0.0, None) * (state.theta > 0)
+        """Shares on the simplex (the whole band is always handed out). A one-column action
+        is a water level log lambda: shares follow the water-filling shape
+        max(0, theta/lambda - 1/s), normalised (exact water-filling at the right level), so a
+        learned policy predicts one number per state instead of N coupled shares, which a
+        critic-guided actor could not (it ran every share to its bound)."""
+        action = np.asarray(action, dtype=float)
+        if action.shape[1] == 1 and state.theta.shape[1] > 1:
+            lam = np.exp(action)
+            with np.errstate(divide="ignore"):
+                x = np.maximum(state.theta / lam - np.where(state.s > 0, 1.0 / state.s, np.inf),
+                               0.0)
+            best = np.argmax(state.theta * state.s, axis=1)
+            empty = x.sum(axis=1) <= 0
+            x[empty, best[empty]] = 1.0
+        else:
+            x = np.clip(action, 0.0, None) * (state.theta > 0)
         total = x.sum(axis=1, keepdims=True)
         return np.where(total > 0, x / np.where(total > 0, total, 1.0), 1.0 / x.shape[1])
 

@@ -49,9 +49,15 @@ class Mechanism(Protocol):
         structure, e.g. snap a price onto a threshold); the identity by default."""
 
 
+def policy_bounds(mechanism: Mechanism, state: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of the space learning solvers act in: the action's own, unless the mechanism
+    offers a smaller structured one (`policy_bounds`) that its `decode` maps to actions."""
+    return getattr(mechanism, "policy_bounds", mechanism.bounds)(state)
+
+
 def affine_to_bounds(mechanism: Mechanism, state: Any, unit: np.ndarray) -> np.ndarray:
-    """Map actions in [-1, 1]^A to the mechanism's bounds."""
-    low, high = mechanism.bounds(state)
+    """Map actions in [-1, 1]^A to the learning solvers' bounds."""
+    low, high = policy_bounds(mechanism, state)
     return low + (np.clip(unit, -1.0, 1.0) + 1.0) * 0.5 * (high - low)
 
 
