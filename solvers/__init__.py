@@ -1,20 +1,28 @@
-"""Leader-problem solvers behind one protocol (DESIGN 5); `build` makes one by name."""
+"""Leader-problem solvers behind one protocol (DESIGN 5); `build` makes one by name.
+
+The torch-based solvers (diffusion, ppo, constant) are imported only when asked for, so a
+simulation without a learned solver never loads torch."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from solvers.base import Solver, timed_solve
-from solvers.constant import ConstantSolver
 from solvers.convex import ConvexSolver
-from solvers.diffusion import DiffusionSolver
 from solvers.exact import ExactSolver
-from solvers.ppo import PPOSolver
 from solvers.random import FixedSolver, RandomSolver
 
 NAMES = ("exact", "convex", "random", "fixed", "diffusion", "ppo", "constant")
-TRAINED = {"diffusion": DiffusionSolver, "ppo": PPOSolver, "constant": ConstantSolver}
+TRAINED = {"diffusion": ("solvers.diffusion", "DiffusionSolver"),
+           "ppo": ("solvers.ppo", "PPOSolver"),
+           "constant": ("solvers.constant", "ConstantSolver")}
+
+
+def trained_class(name: str) -> type:
+    module, cls = TRAINED[name]
+    return getattr(import_module(module), cls)
 
 
 def build(name: str, seed: int = 0, checkpoint: str | Path | None = None,
@@ -34,9 +42,17 @@ def build(name: str, seed: int = 0, checkpoint: str | Path | None = None,
     if name in TRAINED:
         if checkpoint is None:
             raise ValueError(f"solver '{name}' needs a checkpoint (netsim train writes one)")
-        return TRAINED[name].load(checkpoint, **params)
+        return trained_class(name).load(checkpoint, **params)
     raise ValueError(f"unknown solver '{name}' (allowed: {', '.join(NAMES)})")
 
 
-__all__ = ["NAMES", "TRAINED", "ConstantSolver", "DiffusionSolver", "PPOSolver", "RandomSolver",
-           "Solver", "build", "timed_solve"]
+def __getattr__(attr: str) -> Any:
+    """`solvers.DiffusionSolver` and friends, imported on first use."""
+    for name, (_, cls) in TRAINED.items():
+        if cls == attr:
+            return trained_class(name)
+    raise AttributeError(f"module 'solvers' has no attribute '{attr}'")
+
+
+__all__ = ["NAMES", "TRAINED", "ConvexSolver", "ExactSolver", "FixedSolver", "RandomSolver",
+           "Solver", "build", "timed_solve", "trained_class"]
