@@ -139,5 +139,36 @@ def report_command(folder: str) -> None:
         click.echo(str(item))
 
 
+@main.command("profile-model")
+@click.option("--layers", type=int, default=12, show_default=True)
+@click.option("--width", type=int, default=768, show_default=True)
+@click.option("--heads", type=int, default=12, show_default=True)
+@click.option("--patch", type=int, default=32, show_default=True)
+@click.option("--image", type=int, default=224, show_default=True)
+@click.option("--dtype", type=click.Choice(["fp32", "fp16", "int8"]), default="fp32",
+              show_default=True, help="Activation precision (the model-compression knob).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write the profile YAML here (scenarios reference it as workload.model).")
+def profile_model_command(layers: int, width: int, heads: int, patch: int, image: int,
+                          dtype: str, out: str | None) -> None:
+    """Build a CLIP-like ViT image encoder (random weights) and measure each layer."""
+    from netsim.workload.profile import VitConfig, profile_model, write_profile
+
+    if width % heads or image % patch:
+        click.echo("--width must be a multiple of --heads and --image of --patch", err=True)
+        sys.exit(2)
+    profile = profile_model(VitConfig(layers, width, heads, patch, image), dtype)
+    click.echo(f"{'layer':>5} {'GFLOPs':>8} {'activation KiB':>15} {'params MiB':>11} "
+               f"{'latency ms':>11}")
+    for i, layer in enumerate(profile["layers"], start=1):
+        click.echo(f"{i:>5} {layer['flops'] / 1e9:>8.3f} {layer['activation_bytes'] / 1024:>15.1f}"
+                   f" {layer['param_bytes'] / 2**20:>11.2f} {layer['latency_s'] * 1e3:>11.2f}")
+    click.echo(f"stem {profile['stem_flops'] / 1e9:.3f} GFLOPs, head "
+               f"{profile['head_flops'] / 1e9:.4f} GFLOPs")
+    if out:
+        write_profile(profile, Path(out))
+        click.echo(f"profile: {out}")
+
+
 if __name__ == "__main__":
     main()
