@@ -139,6 +139,39 @@ def report_command(folder: str) -> None:
         click.echo(str(item))
 
 
+@main.command("sweep")
+@click.argument("scenario", type=click.Path(dir_okay=False, exists=True))
+@click.option("--set", "settings", multiple=True, metavar="KEY=V1,V2,...",
+              help="A swept field and its values (a grid over every --set). Repeatable.")
+@click.option("--seeds", default="0", show_default=True, help="0..9, 3, or 0,4,7.")
+@click.option("--backend", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True)
+@click.option("--workers", type=int, default=2, show_default=True)
+@click.option("--address", default=None, help="An existing Dask scheduler, tcp://HOST:8786.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
+def sweep_command(scenario: str, settings: tuple[str, ...], seeds: str, backend: str,
+                  workers: int, address: str | None, out_dir: str) -> None:
+    """Run a grid of overrides x seeds; one folder per run and results.parquet."""
+    from netsim.sweep import parse_seeds, sweep
+
+    try:
+        seed_list = parse_seeds(seeds)
+    except ValueError as err:
+        click.echo(f"--seeds {seeds}: {err}", err=True)
+        sys.exit(2)
+    with Progress(TextColumn("[bold]sweep"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
+                  console=console) as bar:
+        job = bar.add_task("sweep", total=None)
+        table = sweep(scenario, settings, seed_list, Path(out_dir), backend, workers, address,
+                      lambda done, total: bar.update(job, completed=done, total=total))
+    failed = table[table.status != "complete"]
+    click.echo(f"{len(table)} runs, {len(failed)} not complete; results: "
+               f"{Path(out_dir) / 'results.parquet'}")
+    for row in failed.itertuples():
+        click.echo(f"  {row.run_id}: {row.status}: {row.error}", err=True)
+
+
 @main.command("profile-model")
 @click.option("--layers", type=int, default=12, show_default=True)
 @click.option("--width", type=int, default=768, show_default=True)

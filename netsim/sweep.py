@@ -1,0 +1,209 @@
+"""Sweeps: a grid of `--set` values x seeds, each an independent simulation, on a process pool
+(`local`, the default) or a Dask cluster (`dask`: a LocalCluster on 127.0.0.1, or an existing
+scheduler's address). Tasks ship the scenario's path and overrides, never Python objects;
+every run writes its own folder under the sweep folder, and `results.parquet` holds one row
+per run (parameters, seed, status, attempts, error, key metrics, wall time). A failed run is
+retried once and recorded with its error; a sweep started again skips the runs whose
+manifest says `complete`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+Progress = Callable[[int, int], None]  # (runs finished, runs in all)
+
+
+def split_values(text: str) -> list[str]:
+    """Split on commas outside brackets and braces: `a,{x: 1, y: 2},[1, 2]` -> 3 values."""
+    values, depth, current = [], 0, ""
+    for char in text:
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        if char == "," and depth == 0:
+            values.append(current.strip())
+            current = ""
+        else:
+            current += char
+    values.append(current.strip())
+    return [v for v in values if v]
+
+
+def parse_grid(settings: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """`key=v1,v2` items -> [(key, [v1, v2])] (values kept as text; YAML parses them later)."""
+    grid = []
+    for item in settings:
+        if "=" not in item:
+            raise ValueError(f"--set {item}: expected KEY=VALUE[,VALUE...]")
+        key, _, values = item.partition("=")
+        grid.append((key.strip(), split_values(values)))
+    return grid
+
+
+def parse_seeds(text: str) -> list[int]:
+    """`0..9` (inclusive), `3`, or `0,4,7`."""
+    if ".." in text:
+        first, last = (int(x) for x in text.split("..", 1))
+        if last < first:
+            raise ValueError(f"--seeds {text}: the range is empty")
+        return list(range(first, last + 1))
+    return [int(x) for x in split_values(text)]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    run_id: str
+    params: dict[str, str]
+    seed: int
+
+    @property
+    def cells(self) -> dict[str, Any]:
+        """Parameter values for the results table: numbers as numbers, the rest as text."""
+        out = {}
+        for key, text in self.params.items():
+            value = yaml.safe_load(text)
+            out[key] = value if isinstance(value, (int, float, str, bool)) else text
+        return out
+
+    @property
+    def overrides(self) -> list[str]:
+        return [f"{key}={value}" for key, value in self.params.items()]
+
+
+def expand(grid: list[tuple[str, list[str]]], seeds: Sequence[int]) -> list[RunSpec]:
+    keys = [key for key, _ in grid]
+    specs = []
+    for combo in itertools.product(*(values for _, values in grid)):
+        for seed in seeds:
+            specs.append(RunSpec(f"run-{len(specs):04d}", dict(zip(keys, combo)), seed))
+    return specs
+
+
+def run_metrics(run_dir: Path) -> dict[str, Any]:
+    """Key metrics of a finished run folder (for results.parquet)."""
+    from netsim.analysis.summary import summarise
+    from netsim.record.load import load_run
+
+    tables = load_run(run_dir)
+    summary = summarise(tables)
+    metrics = {"tasks": summary.arrived, "done": summary.done,
+               "missed_fraction": (summary.deadline_missed + summary.dropped)
+               / max(summary.arrived, 1),
+               "mean_latency_s": summary.mean_latency_s, "p95_latency_s": summary.p95_latency_s,
+               "mean_uplink_rate_bps": summary.mean_uplink_rate_bps,
+               "sim_wall_s": float(tables.manifest.get("wall_s", np.nan))}
+    market = summary.market or {}
+    metrics.update({"leader_utility": market.get("mean_leader_utility", np.nan),
+                    "optimum_utility": market.get("mean_optimum_utility", np.nan),
+                    "ratio": market.get("ratio", np.nan)})
+    return metrics
+
+
+def execute(scenario: str, spec: RunSpec, out_dir: str) -> dict[str, Any]:
+    """One run, retried once; never raises (the row says what happened). Runs on workers."""
+    from netsim.engine import run
+    from netsim.scenario.loader import load_scenario
+
+    run_dir = Path(out_dir) / spec.run_id
+    row: dict[str, Any] = {"run_id": spec.run_id, **spec.cells, "seed": spec.seed}
+    start = time.perf_counter()
+    for attempt in (1, 2):
+        try:
+            loaded = load_scenario(scenario, spec.overrides)
+            result = run(loaded, run_dir, seed=spec.seed)
+            row.update(status=result.manifest["status"], attempts=attempt, error=None,
+                       **run_metrics(run_dir))
+            break
+        except Exception as exc:  # recorded in the results row, then retried once
+            row.update(status="failed", attempts=attempt,
+                       error=f"{type(exc).__name__}: {exc}".strip()[:2000])
+            last_trace = traceback.format_exc()
+    if row["status"] == "failed":
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "error.txt").write_text(last_trace)
+    row["wall_s"] = time.perf_counter() - start
+    return row
+
+
+def _complete_row(out_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
+    manifest = out_dir / spec.run_id / "manifest.json"
+    if not manifest.exists() or json.loads(manifest.read_text()).get("status") != "complete":
+        return None
+    return {"run_id": spec.run_id, **spec.cells, "seed": spec.seed, "status": "complete",
+            "attempts": 0, "error": None, **run_metrics(out_dir / spec.run_id),
+            "wall_s": 0.0, "skipped": True}
+
+
+def _local(scenario: str, todo: list[RunSpec], out_dir: Path, workers: int) -> Iterator[dict]:
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(execute, scenario, spec, str(out_dir)) for spec in todo]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _dask(scenario: str, todo: list[RunSpec], out_dir: Path, workers: int,
+          address: str | None) -> Iterator[dict]:
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
+    except ImportError:
+        raise RuntimeError("--backend dask needs Dask distributed: pip install 'netsim[dask]'") \
+            from None
+    cluster = None
+    if address is None:
+        cluster = LocalCluster(host="127.0.0.1", n_workers=workers, threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+    client = Client(address or cluster)
+    try:
+        futures = client.map(execute, [scenario] * len(todo), todo, [str(out_dir)] * len(todo),
+                             pure=False)
+        for future in dask_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def sweep(scenario: str | Path, settings: Sequence[str], seeds: Sequence[int], out_dir: Path,
+          backend: str = "local", workers: int = 2, address: str | None = None,
+          progress: Progress | None = None) -> pd.DataFrame:
+    """Run the grid x seeds; write and return results.parquet (one row per run)."""
+    specs = expand(parse_grid(settings), seeds)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "sweep.yaml").write_text(yaml.safe_dump(
+        {"scenario": str(scenario), "set": list(settings), "seeds": list(seeds),
+         "runs": {s.run_id: {"params": s.params, "seed": s.seed} for s in specs}}))
+    rows = [row for spec in specs if (row := _complete_row(out_dir, spec)) is not None]
+    done_ids = {row["run_id"] for row in rows}
+    todo = [spec for spec in specs if spec.run_id not in done_ids]
+    if progress is not None:
+        progress(len(rows), len(specs))
+    if backend == "local":
+        results = _local(str(scenario), todo, out_dir, workers)
+    elif backend == "dask":
+        results = _dask(str(Path(scenario).resolve()), todo, out_dir.resolve(), workers,
+                        address)
+    else:
+        raise ValueError(f"unknown backend '{backend}' (allowed: local, dask)")
+    for row in results:
+        rows.append({**row, "skipped": False})
+        if progress is not None:
+            progress(len(rows), len(specs))
+    table = pd.DataFrame(rows).sort_values("run_id", ignore_index=True)
+    table.to_parquet(out_dir / "results.parquet", index=False)
+    return table

@@ -1,0 +1,50 @@
+"""Sweeps: grid x seeds on a process pool and on a Dask LocalCluster; failures; resuming."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from netsim.sweep import parse_grid, parse_seeds, split_values, sweep
+from tests.conftest import SCENARIOS
+
+SMALL = str(SCENARIOS / "small.yaml")
+GRID = ["horizon_s=4,8", "devices[0].count=3,6"]
+METRICS = ["run_id", "horizon_s", "devices[0].count", "seed", "status", "tasks", "done",
+           "mean_latency_s"]
+
+
+def test_parsing():
+    assert split_values("exact,{name: fixed, action: 1.5},[1, 2]") == [
+        "exact", "{name: fixed, action: 1.5}", "[1, 2]"]
+    assert parse_grid(["a.b=1,2"]) == [("a.b", ["1", "2"])]
+    assert parse_seeds("0..3") == [0, 1, 2, 3] and parse_seeds("5") == [5]
+    with pytest.raises(ValueError):
+        parse_seeds("3..1")
+
+
+def test_local_sweep_rows_failures_and_resume(tmp_path):
+    table = sweep(SMALL, [*GRID[:1], "devices[0].count=3,0"], [0, 1], tmp_path / "sw")
+    assert len(table) == 8
+    ok = table[table["devices[0].count"] == 3]
+    assert (ok.status == "complete").all() and (ok.attempts == 1).all()
+    assert sorted(zip(ok.horizon_s, ok.seed)) == [(4, 0), (4, 1), (8, 0), (8, 1)]
+    # more simulated time, more tasks; each row's metrics come from its own run folder
+    assert ok[ok.horizon_s == 8].tasks.mean() > ok[ok.horizon_s == 4].tasks.mean()
+    failed = table[table["devices[0].count"] == 0]
+    assert (failed.status == "failed").all() and (failed.attempts == 2).all()
+    assert failed.error.str.contains("devices\\[0\\].count: Input should be greater than 0").all()
+    again = sweep(SMALL, [*GRID[:1], "devices[0].count=3,0"], [0, 1], tmp_path / "sw")
+    assert again[again.status == "complete"].skipped.all()
+    assert (again[again.status == "failed"].attempts == 2).all()  # failures are tried again
+    pd.testing.assert_frame_equal(
+        again[again.status == "complete"][METRICS].reset_index(drop=True),
+        ok[METRICS].reset_index(drop=True))
+
+
+def test_dask_backend_matches_local(tmp_path):
+    pytest.importorskip("distributed")
+    local = sweep(SMALL, GRID, [0, 1], tmp_path / "local")
+    dask = sweep(SMALL, GRID, [0, 1], tmp_path / "dask", backend="dask", workers=2)
+    assert len(local) == len(dask) == 8
+    pd.testing.assert_frame_equal(local[METRICS], dask[METRICS])
