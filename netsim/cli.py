@@ -139,6 +139,16 @@ def report_command(folder: str) -> None:
         click.echo(str(item))
 
 
+@main.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of scenario files (every field, its unit, default and range)."""
+    import json
+
+    from netsim.scenario.schema import Scenario
+
+    click.echo(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
 @main.command("sweep")
 @click.argument("scenario", type=click.Path(dir_okay=False, exists=True))
 @click.option("--set", "settings", multiple=True, metavar="KEY=V1,V2,...",

@@ -146,3 +146,15 @@ def test_scenario_file_is_safe_loaded(tmp_path):
     path = write_text(tmp_path / "s.yaml", "!!python/object/apply:os.system ['echo hi']\n")
     assert "not valid YAML" in errors_of(path)[1]
     assert yaml.safe_load(SMALL)["name"] == "small"
+
+
+def test_cli_schema_lists_every_field():
+    import json
+
+    result = CliRunner().invoke(main, ["schema"])
+    schema = json.loads(result.output)
+    assert result.exit_code == 0
+    assert {"horizon_s", "base_stations", "devices", "channel", "market"} <= set(
+        schema["properties"])
+    channel = schema["$defs"]["ChannelSpec"]["properties"]
+    assert channel["tick_s"]["default"] == 0.1 and "large_scale_update_s" in channel
