@@ -126,17 +126,40 @@ def train_command(scenario: str, solver: str, epochs: int, seeds: int, out_dir: 
 
 @main.command("report")
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
-def report_command(folder: str) -> None:
-    """Figures for a training folder (netsim train) or plots for a run folder (netsim run)."""
+@click.option("--warmup-s", type=float, default=0.0, show_default=True,
+              help="Leave out the first seconds of a run (tasks arriving, samples taken).")
+@click.option("--window-s", type=float, default=None,
+              help="Time window of the time-series plots (default: 1/60 of the run).")
+def report_command(folder: str, warmup_s: float, window_s: float | None) -> None:
+    """Plots and summary.md for a run folder (netsim run), or paper P1's figures for a
+    training folder (netsim train)."""
     path = Path(folder)
     if list(path.glob("curves-*.parquet")):
         from netsim.analysis.training_plots import plot_training
 
         written = plot_training(path)
     else:
-        written = plot_run(load_run(path), path / "plots")
+        from netsim.analysis.report import report
+
+        written = report(path, warmup_s, window_s)
     for item in written:
         click.echo(str(item))
+
+
+@main.command("compare")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="outputs/compare",
+              show_default=True)
+@click.option("--warmup-s", type=float, default=0.0, show_default=True)
+def compare_command(runs: tuple[str, ...], out_dir: str, warmup_s: float) -> None:
+    """Key metrics of several runs side by side (mean and 95% CI over seeds of a scenario)
+    and overlaid latency CDFs."""
+    from netsim.analysis.report import compare
+
+    table = compare([Path(r) for r in runs], Path(out_dir), warmup_s)
+    columns = [c for c in table.columns if not c.endswith("_ci95")]
+    click.echo(table[columns].to_string(index=False))
+    click.echo(f"table and plot: {out_dir}")
 
 
 @main.command("schema")

@@ -1,0 +1,168 @@
+"""`netsim report RUN` and `netsim compare RUN...`: key metrics from the tables, plots, and a
+summary.md; warm-up trimming and time windows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from netsim.analysis.plots import _save, plot_run, windowed_mean
+from netsim.analysis.summary import uplink_rates_bps
+from netsim.record.load import RunTables, load_run
+
+
+def key_metrics(run: RunTables, warmup_s: float = 0.0) -> dict[str, float]:
+    """Metrics of a run, over tasks arriving after `warmup_s` and samples after it."""
+    tasks = run.tasks[run.tasks.t_arrival >= warmup_s]
+    horizon = float(run.manifest.get("sim_time_s") or 0.0)
+    span = max(horizon - warmup_s, 1e-9)
+    latency = tasks.latency_s.dropna()
+    status = tasks.status.astype(str)
+    servers = run.servers[(run.servers.t > warmup_s) & (run.servers.flops > 0)]
+    metrics = {
+        "tasks": float(len(tasks)),
+        "throughput_per_s": float(status.isin(["done", "deadline_missed"]).sum()) / span,
+        "missed_fraction": float(status.isin(["deadline_missed", "dropped"]).mean())
+        if len(tasks) else np.nan,
+        "mean_latency_s": float(latency.mean()) if len(latency) else np.nan,
+        "p95_latency_s": float(np.percentile(latency, 95)) if len(latency) else np.nan,
+        "mean_uplink_rate_bps": float(uplink_rates_bps(tasks).mean()),
+        "server_busy_fraction": float(servers.busy_fraction.mean()) if len(servers) else np.nan,
+    }
+    epochs = run.epochs[run.epochs.t >= warmup_s]
+    if len(epochs):
+        metrics["leader_utility"] = float(epochs.leader_utility.mean())
+        metrics["optimum_utility"] = float(epochs.optimum_utility.mean())
+        metrics["ratio_to_optimum"] = metrics["leader_utility"] / metrics["optimum_utility"]
+    return metrics
+
+
+def report(run_dir: Path, warmup_s: float = 0.0, window_s: float | None = None) -> list[Path]:
+    """Plots and summary.md for one run folder; returns the files written."""
+    run = load_run(run_dir)
+    out = Path(run_dir) / "report"
+    horizon = float(run.manifest.get("sim_time_s") or run.tasks.t_arrival.max() or 1.0)
+    window_s = window_s or max((horizon - warmup_s) / 60.0, 1.0)
+    trimmed = _trim(run, warmup_s)
+    paths = plot_run(trimmed, out, window_s)
+    paths += _extra_plots(trimmed, out, window_s)
+    metrics = key_metrics(run, warmup_s)
+    lines = [f"# Run report: {run.manifest['scenario']['name']} (seed {run.manifest['seed']})",
+             "", f"Status: {run.manifest['status']}; {horizon:g} s simulated; warm-up "
+             f"{warmup_s:g} s trimmed; windows of {window_s:g} s.", "",
+             "| metric | value |", "|---|---|"]
+    lines += [f"| {name} | {value:.6g} |" for name, value in metrics.items()]
+    lines += ["", *(f"![{p.stem}]({p.name})" for p in paths)]
+    summary = out / "summary.md"
+    summary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [*paths, summary]
+
+
+def _trim(run: RunTables, warmup_s: float) -> RunTables:
+    tables = {name: (frame[frame[time] >= warmup_s] if len(frame) else frame)
+              for name, frame, time in ((n, f, "t_arrival" if n == "tasks" else "t")
+                                        for n, f in run.tables.items())}
+    return RunTables(run.path, run.manifest, tables)
+
+
+def _extra_plots(run: RunTables, out: Path, window_s: float) -> list[Path]:
+    paths = []
+    tasks = run.tasks.assign(window=(run.tasks.t_done // window_s) * window_s)
+    status = tasks.status.astype(str)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    finished = tasks[status.isin(["done", "deadline_missed"])].groupby("window").size()
+    missed = tasks[status.isin(["deadline_missed", "dropped"])].groupby("window").size()
+    ax.plot(finished.index, finished / window_s, label="finished tasks / s")
+    ax.plot(missed.index, missed / window_s, label="missed deadlines / s")
+    ax.set(xlabel="simulated time (s)", ylabel="tasks per second",
+           title=f"Throughput and missed deadlines ({window_s:g} s windows)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    paths.append(_save(fig, out / "throughput.png"))
+
+    used = run.servers[run.servers.groupby("server", observed=True).flops.transform("sum") > 0]
+    if len(used):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for server, series in windowed_mean(used, "server", "queue_len", window_s).items():
+            ax.plot(series.index, series, label=str(server))
+        ax.set(xlabel="simulated time (s)", ylabel="tasks waiting",
+               title=f"Server queue length ({window_s:g} s means)")
+        ax.legend(fontsize="small")
+        ax.grid(alpha=0.3)
+        paths.append(_save(fig, out / "server_queue.png"))
+
+    if len(run.epochs):
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+        for leader, rows in run.epochs.groupby("leader"):
+            top.plot(rows.t, rows.action.map(lambda a: a[0]), marker="o", label=str(leader))
+            bottom.plot(rows.t, rows.leader_utility, marker="o", label=f"{leader}: solver")
+            bottom.plot(rows.t, rows.optimum_utility, ls="--", label=f"{leader}: optimum")
+        mechanism = run.epochs.mechanism.iloc[0]
+        top.set(ylabel="action (first component)", title=f"Market: {mechanism}")
+        bottom.set(xlabel="simulated time (s)", ylabel="leader utility")
+        for ax in (top, bottom):
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize="small")
+        paths.append(_save(fig, out / "market.png"))
+
+        rows = run.devices[run.devices.market_utility.notna()]
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.hist(rows.split_layer, bins=np.arange(rows.split_layer.max() + 2) - 0.5)
+        ax.set(xlabel="layers run on the device", ylabel="device-epochs",
+               title="Participation: split layers chosen at market epochs")
+        ax.grid(alpha=0.3)
+        paths.append(_save(fig, out / "participation.png"))
+    return paths
+
+
+def compare(run_dirs: list[Path], out: Path, warmup_s: float = 0.0) -> pd.DataFrame:
+    """One table of key metrics: runs sharing a scenario but not a seed are grouped, with a
+    95% confidence interval (Student t) over seeds; plus overlaid latency CDFs."""
+    rows = []
+    runs = [load_run(d) for d in run_dirs]
+    for run in runs:
+        scenario = dict(run.manifest["scenario"])
+        scenario.pop("seed", None)
+        rows.append({"run": str(run.path), "group": _group_key(scenario),
+                     "scenario": run.manifest["scenario"]["name"], "seed": run.manifest["seed"],
+                     **key_metrics(run, warmup_s)})
+    per_run = pd.DataFrame(rows)
+    metrics = [c for c in per_run.columns if c not in ("run", "group", "scenario", "seed")]
+    summary = []
+    for (_, name), group in per_run.groupby(["group", "scenario"], sort=False):
+        entry = {"scenario": name, "runs": len(group)}
+        for metric in metrics:
+            values = group[metric].dropna()
+            mean = float(values.mean()) if len(values) else np.nan
+            half = (float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1)
+                          / np.sqrt(len(values))) if len(values) > 1 else np.nan)
+            entry[metric] = mean
+            entry[f"{metric}_ci95"] = half
+        summary.append(entry)
+    table = pd.DataFrame(summary)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "compare.csv", index=False)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for run in runs:
+        latency = np.sort(run.tasks[run.tasks.t_arrival >= warmup_s].latency_s.dropna())
+        if len(latency):
+            ax.plot(latency * 1e3, np.arange(1, len(latency) + 1) / len(latency),
+                    label=f"{run.manifest['scenario']['name']} seed {run.manifest['seed']}")
+    ax.set(xlabel="task latency (ms)", ylabel="fraction of tasks", title="Latency CDFs")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    _save(fig, out / "latency_cdf.png")
+    return table
+
+
+def _group_key(scenario: dict) -> str:
+    import json
+
+    return json.dumps(scenario, sort_keys=True, default=str)
