@@ -289,17 +289,31 @@ class Simulation:
         counts["handovers"] = self.handovers
         return counts
 
-    def run(self) -> RunResult:
-        """Run to the horizon; on Ctrl-C or an error, leave a readable, labelled partial run."""
-        wall0 = self._last_gc = time.perf_counter()
-        handlers = self._catch_stop_signals()
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
+    def start(self) -> None:
+        """Open the outputs and start the long-lived processes (`run` does it for you)."""
+        self._wall0 = self._last_gc = time.perf_counter()
         self.recorder.start()
-        status, error = "complete", None
         if self.market is not None:  # first, so an epoch's decision precedes that tick
             self.env.process(self.market.process())
         self.env.process(self._tick_process())
+
+    def finish(self, status: str = "complete", error: str | None = None) -> RunResult:
+        """Final samples, remaining tasks (in flight) and the manifest."""
+        self._maybe_sample(self.env.now, final=True)
+        self.task_log.close()
+        if self.market is not None:
+            self.recorder.manifest["market"] = self.market.summary()
+        manifest = self.recorder.finish(status, self.counts(), self.env.now,
+                                        time.perf_counter() - self._wall0, error)
+        return RunResult(self.out_dir, manifest)
+
+    def run(self) -> RunResult:
+        """Run to the horizon; on Ctrl-C or an error, leave a readable, labelled partial run."""
+        handlers = self._catch_stop_signals()
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        self.start()
+        status, error = "complete", None
         try:
             self.env.run(until=self.horizon_s)
             if self.progress is not None:
@@ -314,13 +328,8 @@ class Simulation:
                 signal.signal(signum, handler)
             if gc_was_enabled:
                 gc.enable()
-            self._maybe_sample(self.env.now, final=True)
-            self.task_log.close()
-            if self.market is not None:
-                self.recorder.manifest["market"] = self.market.summary()
-            manifest = self.recorder.finish(status, self.counts(), self.env.now,
-                                            time.perf_counter() - wall0, error)
-        return RunResult(self.out_dir, manifest)
+            result = self.finish(status, error)
+        return result
 
 
 def run(loaded: LoadedScenario, out_dir: str | Path, seed: int | None = None,

@@ -66,6 +66,10 @@ class Market:
         for process, index in zip(sim.arrivals, sim.network.group_index):
             self.rate_per_s[index] = mean_rate_per_s(process)
         self.epoch = 0
+        self.external = False  # set by netsim.gym.MarketEnv
+        self.ask = sim.env.event()
+        self.waiting = None
+        self.last_reward = NAN
         self._recent: list = []
         self.online_updates = 0
         self.leader_utilities: list[float] = []
@@ -73,12 +77,40 @@ class Market:
         self.wall_s = 0.0
 
     def process(self):
-        """The SimPy process: one market round now, then every epoch."""
+        """The SimPy process: one market round now, then every epoch. With `external` set
+        (the Gymnasium environment), each leader's decision is awaited from outside."""
         while True:
             start = time.perf_counter()
-            self.round()
+            if self.external:
+                yield from self._external_round()
+            else:
+                self.round()
             self.wall_s += time.perf_counter() - start
             yield self.sim.env.timeout(self.spec.epoch_s)
+
+    def _external_round(self):
+        """Like `round`, but each action comes from outside: `ask` fires with `waiting`
+        holding (state, what the leader sees, the event to answer with the action)."""
+        sim = self.sim
+        sim.flow.sync()
+        t = sim.env.now
+        columns = {name: np.full(sim.n_devices, NAN) for name in
+                   ("alpha", "c_max", "theta", "item", "valuation", "allocation", "payment",
+                    "market_utility")}
+        for leader, members, state, extra in list(self._games()):
+            seen = observe(self.mechanism, state, self.noise, self.rng)
+            answer = sim.env.event()
+            self.waiting = (state, seen, answer)
+            self.ask.succeed()
+            action = yield answer  # the answerer arms a fresh `ask` first
+            outcome = self.mechanism.outcome(state, action)
+            _, optimum = self.mechanism.optimum(state)
+            self.last_reward = float(outcome.leader_utility[0])
+            self._apply(members, state, outcome, columns)
+            self._record(t, leader, state, action, outcome, float(optimum[0]), NAN, members,
+                         {**extra, "plugin_utility": NAN})
+        sim._sample_devices(t, columns)
+        self.epoch += 1
 
     # ------------------------------------------------------------------ one round
 

@@ -1,0 +1,99 @@
+"""A Gymnasium environment over a whole simulation: one step per market decision.
+
+The observation is what the leader observes of its market state (the mechanism's features),
+the action a leader action in [-1, 1]^A (mapped to the mechanism's bounds and decoded, as the
+learning solvers do), the reward the leader's utility on the true state. The simulation runs
+between decisions, so an external RL library trains on the full network dynamics:
+
+    from netsim.gym import MarketEnv
+    env = MarketEnv("scenarios/paper_case_study.yaml")
+    obs, info = env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+
+Install the extra: pip install 'netsim[gym]'.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from netsim.engine import Simulation
+from netsim.mechanisms.base import select
+from netsim.scenario.loader import LoadedScenario, load_scenario
+from solvers.learning import action_dim, to_action
+
+
+class MarketEnv(gym.Env):
+    metadata: ClassVar[dict] = {"render_modes": []}
+
+    def __init__(self, scenario: str | Path | LoadedScenario, overrides: tuple[str, ...] = (),
+                 out_dir: str | Path | None = None):
+        self.loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(
+            scenario, overrides)
+        if self.loaded.scenario.market is None:
+            raise ValueError("MarketEnv needs a scenario with a `market:` block")
+        self._tmp = None if out_dir is not None else tempfile.TemporaryDirectory()
+        self.out_dir = Path(out_dir) if out_dir is not None else Path(self._tmp.name)
+        probe = Simulation(self.loaded, self.out_dir / "probe", seed=0)
+        _, _, state, _ = next(probe.market._games())
+        mechanism = probe.market.mechanism
+        n_features = mechanism.features(state).shape[1]
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (n_features,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (action_dim(mechanism, state),),
+                                           np.float32)
+        self.sim: Simulation | None = None
+        self.episode = 0
+
+    def _advance(self) -> bool:
+        """Run to the next decision; False when the horizon came first."""
+        sim = self.sim
+        horizon = sim.env.timeout(max(sim.horizon_s - sim.env.now, 0.0))
+        sim.env.run(until=sim.env.any_of([sim.market.ask, horizon]))
+        return sim.market.ask.triggered and sim.env.now < sim.horizon_s
+
+    def _observation(self) -> np.ndarray:
+        _, seen, _ = self.sim.market.waiting
+        return self.sim.market.mechanism.features(select(seen, slice(0, 1)))[0].astype(
+            np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if self.sim is not None:
+            self.sim.finish("interrupted")
+        run_seed = int(self.np_random.integers(0, 2**31 - 1)) if seed is None else seed
+        self.episode += 1
+        self.sim = Simulation(self.loaded, self.out_dir / f"episode-{self.episode}", run_seed)
+        self.sim.market.external = True
+        self.sim.start()
+        if not self._advance():
+            raise RuntimeError("the scenario's horizon ends before its first market epoch")
+        return self._observation(), {"t": self.sim.env.now}
+
+    def step(self, action: np.ndarray):
+        market = self.sim.market
+        _, seen, answer = market.waiting
+        unit = np.clip(np.asarray(action, dtype=float).reshape(1, -1), -1.0, 1.0)
+        market.ask = self.sim.env.event()  # the next decision's signal
+        answer.succeed(to_action(market.mechanism, seen, unit))
+        more = self._advance()
+        reward = market.last_reward
+        info: dict[str, Any] = {"t": self.sim.env.now,
+                                "optimum_utility": market.optimum_utilities[-1]}
+        if not more:
+            self.sim.finish("complete")
+            manifest_obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+            self.sim = None
+            return manifest_obs, reward, True, False, info
+        return self._observation(), reward, False, False, info
+
+    def close(self) -> None:
+        if self.sim is not None:
+            self.sim.finish("interrupted")
+            self.sim = None
+        if self._tmp is not None:
+            self._tmp.cleanup()

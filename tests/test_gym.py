@@ -1,0 +1,40 @@
+"""The Gymnasium environment: passes the env checker; random episodes run to the horizon."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import netsim
+from tests.conftest import SCENARIOS
+
+gymnasium = pytest.importorskip("gymnasium")
+
+from netsim.gym import MarketEnv  # noqa: E402
+
+
+def test_env_checker_passes(tmp_path):
+    env = MarketEnv(SCENARIOS / "paper_case_study.yaml", ("horizon_s=200",), out_dir=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # about the unbounded observation box only
+        gymnasium.utils.env_checker.check_env(env, skip_render_check=True)
+    env.close()
+
+
+def test_random_episode_runs_to_the_horizon(tmp_path):
+    env = MarketEnv(SCENARIOS / "paper_case_study.yaml", ("horizon_s=300",), out_dir=tmp_path)
+    obs, info = env.reset(seed=3)
+    assert env.observation_space.contains(obs) and info["t"] == 0.0
+    rewards, done, steps = [], False, 0
+    while not done:
+        obs, reward, done, truncated, info = env.step(env.action_space.sample())
+        rewards.append(reward)
+        steps += 1
+        assert not truncated and reward <= info["optimum_utility"] + 1e-9
+    assert steps == 5 and info["t"] == 300.0
+    run = netsim.load_run(tmp_path / "episode-1")
+    assert run.manifest["status"] == "complete" and len(run.epochs) == 5
+    assert np.allclose(run.epochs.leader_utility, rewards)
+    assert len(run.tasks) == run.manifest["counts"]["arrived"] > 0
