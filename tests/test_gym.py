@@ -12,6 +12,8 @@ from tests.conftest import SCENARIOS
 
 gymnasium = pytest.importorskip("gymnasium")
 
+from gymnasium.utils.env_checker import check_env  # noqa: E402
+
 from netsim.gym import MarketEnv  # noqa: E402
 
 
@@ -19,7 +21,7 @@ def test_env_checker_passes(tmp_path):
     env = MarketEnv(SCENARIOS / "paper_case_study.yaml", ("horizon_s=200",), out_dir=tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # about the unbounded observation box only
-        gymnasium.utils.env_checker.check_env(env, skip_render_check=True)
+        check_env(env, skip_render_check=True)
     env.close()
 
 
