@@ -40,3 +40,16 @@ def test_random_episode_runs_to_the_horizon(tmp_path):
     assert run.manifest["status"] == "complete" and len(run.epochs) == 5
     assert np.allclose(run.epochs.leader_utility, rewards)
     assert len(run.tasks) == run.manifest["counts"]["arrived"] > 0
+
+
+def test_readme_gym_example_runs(tmp_path, monkeypatch):
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Training an external RL agent", 1)[1].split("```\n", 2)[1]
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    exec(compile(block.replace('("horizon_s=600",)', '("horizon_s=120",)'), "README", "exec"),
+         namespace)
+    assert namespace["done"] and namespace["info"]["t"] == 120.0
+    namespace["env"].close()
