@@ -131,13 +131,17 @@ def train_command(scenario: str, solver: str, epochs: int, seeds: int, out_dir: 
 @click.option("--window-s", type=float, default=None,
               help="Time window of the time-series plots (default: 1/60 of the run).")
 def report_command(folder: str, warmup_s: float, window_s: float | None) -> None:
-    """Plots and summary.md for a run folder (netsim run), or paper P1's figures for a
-    training folder (netsim train)."""
+    """Plots and summary.md for a run folder (netsim run), paper P1's figures for a training
+    folder (netsim train), or metrics against swept parameters for a sweep folder."""
     path = Path(folder)
     if list(path.glob("curves-*.parquet")):
         from netsim.analysis.training_plots import plot_training
 
         written = plot_training(path)
+    elif (path / "results.parquet").exists():
+        from netsim.analysis.report import sweep_report
+
+        written = sweep_report(path)
     else:
         from netsim.analysis.report import report
 

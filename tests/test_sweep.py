@@ -48,3 +48,12 @@ def test_dask_backend_matches_local(tmp_path):
     dask = sweep(SMALL, GRID, [0, 1], tmp_path / "dask", backend="dask", workers=2)
     assert len(local) == len(dask) == 8
     pd.testing.assert_frame_equal(local[METRICS], dask[METRICS])
+
+
+def test_sweep_report_plots_each_parameter(tmp_path):
+    from netsim.analysis.report import sweep_report
+
+    sweep(SMALL, GRID, [0, 1], tmp_path / "sw")
+    written = sweep_report(tmp_path / "sw")
+    assert sorted(p.name for p in written) == ["sweep_devices_0__count.png", "sweep_horizon_s.png"]
+    assert all(p.stat().st_size > 10_000 for p in written)

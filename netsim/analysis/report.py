@@ -166,3 +166,45 @@ def _group_key(scenario: dict) -> str:
     import json
 
     return json.dumps(scenario, sort_keys=True, default=str)
+
+
+def sweep_report(sweep_dir: Path) -> list[Path]:
+    """For a sweep folder: each key metric against each swept parameter, mean over seeds with
+    a 95% confidence band (other parameters held as separate lines)."""
+    results = pd.read_parquet(Path(sweep_dir) / "results.parquet")
+    done = results[results.status == "complete"]
+    reserved = {"run_id", "seed", "status", "attempts", "error", "wall_s", "skipped",
+                "sim_wall_s"}
+    params = [c for c in results.columns
+              if c not in reserved and c not in METRIC_COLUMNS and not c.startswith("_")]
+    out = Path(sweep_dir) / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    metrics = [m for m in METRIC_COLUMNS if m in done and done[m].notna().any()]
+    for param in params:
+        others = [p for p in params if p != param]
+        fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 2.6 * len(metrics)), sharex=True)
+        axes = np.atleast_1d(axes)
+        for ax, metric in zip(axes, metrics):
+            groups = done.groupby(others) if others else [((), done)]
+            for key, group in groups:
+                stats_ = group.groupby(param)[metric].agg(["mean", "std", "count"])
+                half = (stats.t.ppf(0.975, np.maximum(stats_["count"] - 1, 1)) * stats_["std"]
+                        / np.sqrt(stats_["count"])).fillna(0.0)
+                x = [str(v) for v in stats_.index]
+                label = ", ".join(f"{o}={k}" for o, k in zip(others, np.atleast_1d(key)))
+                ax.plot(x, stats_["mean"], marker="o", label=label or None)
+                ax.fill_between(x, stats_["mean"] - half, stats_["mean"] + half, alpha=0.2)
+            ax.set(ylabel=metric)
+            ax.grid(alpha=0.3)
+        axes[-1].set(xlabel=param)
+        if others:
+            axes[0].legend(fontsize="x-small")
+        axes[0].set_title(f"Metrics against {param} (mean over seeds, 95% CI)")
+        safe = "".join(c if c.isalnum() else "_" for c in param)
+        paths.append(_save(fig, out / f"sweep_{safe}.png"))
+    return paths
+
+
+METRIC_COLUMNS = ("tasks", "done", "missed_fraction", "mean_latency_s", "p95_latency_s",
+                  "mean_uplink_rate_bps", "leader_utility", "optimum_utility", "ratio")
