@@ -81,9 +81,12 @@ class Simulation:
         self.channel = Channel(scn.channel, bss.xy, bss.height_m, bss.carrier_ghz, dev.height_m,
                                stream(self.seed, "channel"))
         self.mobility = [build_mobility(g.mobility, idx, (scn.area.width_m, scn.area.height_m),
-                                        stream(self.seed, f"mobility/{g.group}"))
+                                        stream(self.seed, f"mobility/{g.group}"),
+                                        loaded.base_dir)
                          for g, idx in zip(scn.devices, net.group_index)]
         self.xy = dev.xy.copy()
+        for model in self.mobility:  # trace replays set their starting positions
+            model.step(self.xy, 0.0)
         self.odometer_m = np.zeros(self.n_devices)
         self._filtered_loss_db = np.full((self.n_devices, self.n_bs), np.nan)
         k = min(scn.channel.handover_candidates, self.n_bs)

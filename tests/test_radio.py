@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import netsim
 from netsim.network.channel import Channel
 from netsim.network.pathloss import los_probability, path_loss_db
 from netsim.network.radio import RadioPool
@@ -150,3 +151,25 @@ def test_path_loss_is_continuous_at_the_breakpoint(model):
     expected = 32.4 + 21 * np.log10(d3d) + 20 * np.log10(28.0)
     assert path_loss_db("umi_street_canyon", np.array([100.0]), 28.0, 10.0, 1.5, True)[0] == \
         pytest.approx(expected)
+
+
+def test_mobility_trace_replays_positions_and_drives_handover(tmp_path):
+    (tmp_path / "walk.csv").write_text("t_s,device,x_m,y_m\n0,0,60,100\n20,0,540,100\n")
+    raw = one_device(horizon_s=30.0)
+    raw["area"] = {"width_m": 600.0, "height_m": 200.0}
+    raw["base_stations"].append({**raw["base_stations"][0], "id": "bs1",
+                                 "position_m": [550.0, 100.0]})
+    raw["edge_servers"][0]["position_m"] = [300.0, 100.0]
+    raw["devices"][0]["mobility"] = {"model": "trace", "path": "walk.csv"}
+    tables = run_raw(tmp_path, raw)
+    devices = tables.devices.sort_values("t")
+    at = devices.set_index("t")
+    assert at.x_m[0.0] == pytest.approx(60.0) and at.x_m[10.0] == pytest.approx(300.0)
+    assert at.x_m[30.0] == pytest.approx(540.0)  # held after the last row
+    assert devices.bs.iloc[0] == "bs0" and devices.bs.iloc[-1] == "bs1"
+    (tmp_path / "bad.csv").write_text("t_s,device,x_m,y_m\n0,0,60,100\n5,0,900,100\n")
+    raw["devices"][0]["mobility"] = {"model": "trace", "path": "bad.csv"}
+    from tests.conftest import write_scenario
+
+    with pytest.raises(netsim.ScenarioError, match=r"row 3, column x_m: 900.0 is outside"):
+        netsim.load_scenario(write_scenario(tmp_path, raw, "bad.yaml"))

@@ -7,7 +7,9 @@ waypoints reflect or clamp at the borders.
 
 from __future__ import annotations
 
+import csv
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 import numpy as np
 
@@ -17,6 +19,7 @@ from netsim.scenario.schema import (
     StaticMobility,
     WaypointsMobility,
 )
+from netsim.scenario.schema import TraceMobility as TraceMobilitySpec
 
 
 class MobilityModel(ABC):
@@ -144,8 +147,30 @@ class Waypoints(MobilityModel):
         xy[self.index] = pos
 
 
+class TraceMobility(MobilityModel):
+    """Positions replayed from a `t_s,device,x_m,y_m` CSV, linearly interpolated in time
+    (held at the first and last rows); devices without rows do not move."""
+
+    def __init__(self, index, area_wh, rng, spec, base_dir: Path):
+        super().__init__(index, area_wh, rng)
+        path = Path(spec.path) if Path(spec.path).is_absolute() else base_dir / spec.path
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = sorted((int(r["device"]), float(r["t_s"]), float(r["x_m"]), float(r["y_m"]))
+                          for r in csv.DictReader(handle))
+        self.tracks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for device in sorted({r[0] for r in rows}):
+            mine = np.array([r[1:] for r in rows if r[0] == device])
+            self.tracks[device] = (mine[:, 0], mine[:, 1], mine[:, 2])
+        self.t = 0.0
+
+    def step(self, xy: np.ndarray, dt_s: float) -> None:
+        self.t += dt_s
+        for local, (t, x, y) in self.tracks.items():
+            xy[self.index[local]] = (np.interp(self.t, t, x), np.interp(self.t, t, y))
+
+
 def build_mobility(spec, index: np.ndarray, area_wh: tuple[float, float],
-                   rng: np.random.Generator) -> MobilityModel:
+                   rng: np.random.Generator, base_dir: Path | None = None) -> MobilityModel:
     """The mobility model a scenario's `mobility` block selects."""
     if isinstance(spec, StaticMobility):
         return Static(index, area_wh, rng)
@@ -155,4 +180,6 @@ def build_mobility(spec, index: np.ndarray, area_wh: tuple[float, float],
         return GaussMarkov(index, area_wh, rng, spec)
     if isinstance(spec, WaypointsMobility):
         return Waypoints(index, area_wh, rng, spec)
+    if isinstance(spec, TraceMobilitySpec):
+        return TraceMobility(index, area_wh, rng, spec, base_dir or Path("."))
     raise TypeError(f"no mobility model for {type(spec).__name__}")

@@ -273,8 +273,12 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
             for j, point in enumerate(group.mobility.points_m):
                 inside(f"{where}.mobility.points_m[{j}]", point)
         if isinstance(group.arrivals, TraceArrivals):
-            problems.extend(_trace_problems(group.arrivals, group.count, base_dir,
+            problems.extend(_trace_problems(group.arrivals.path, group.count, base_dir,
                                             f"{where}.arrivals.path"))
+        if group.mobility.model == "trace":
+            problems.extend(_trace_problems(group.mobility.path, group.count, base_dir,
+                                            f"{where}.mobility.path", ("x_m", "y_m"),
+                                            (width, height)))
     if scn.market is not None and scn.market.solver.checkpoint is not None:
         checkpoint = Path(scn.market.solver.checkpoint)
         checkpoint = checkpoint if checkpoint.is_absolute() else base_dir / checkpoint
@@ -284,29 +288,40 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
     return problems
 
 
-def _trace_problems(spec: TraceArrivals, count: int, base_dir: Path, where: str) -> list[Problem]:
-    path = Path(spec.path) if Path(spec.path).is_absolute() else base_dir / spec.path
+def _trace_problems(path_text: str, count: int, base_dir: Path, where: str,
+                    extra: tuple[str, ...] = (), area: tuple[float, float] | None = None,
+                    ) -> list[Problem]:
+    """Check a trace CSV: columns t_s, device (and `extra` numbers), every row's values; with
+    `area`, x_m and y_m inside it. The first bad row is reported by row and column."""
+    path = Path(path_text) if Path(path_text).is_absolute() else base_dir / path_text
     if not path.exists():
         return [Problem(where, f"trace file {path} does not exist")]
+    required = ("t_s", "device", *extra)
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
-        if "t_s" not in header or "device" not in header:
-            return [Problem(where, f"{path}: columns must include t_s and device "
+        if any(column not in header for column in required):
+            return [Problem(where, f"{path}: columns must include {', '.join(required)} "
                                    f"(found: {', '.join(header) or 'none'})")]
         for row_number, row in enumerate(reader, start=2):
-            try:
-                t = float(row["t_s"])
-                device = int(row["device"])
-            except (TypeError, ValueError):
-                return [Problem(where, f"{path} row {row_number}: t_s must be a number and "
-                                       f"device an integer (got t_s={row['t_s']!r}, "
-                                       f"device={row['device']!r})")]
-            if t < 0:
-                return [Problem(where, f"{path} row {row_number}, column t_s: {t} must be >= 0")]
-            if not 0 <= device < count:
-                return [Problem(where, f"{path} row {row_number}, column device: {device} is "
-                                       f"not in 0..{count - 1} (the group's devices)")]
+            for column in required:
+                try:
+                    value = int(row[column]) if column == "device" else float(row[column])
+                except (TypeError, ValueError):
+                    kind = "an integer" if column == "device" else "a number"
+                    return [Problem(where, f"{path} row {row_number}, column {column}: "
+                                           f"{row[column]!r} is not {kind}")]
+                if column == "t_s" and value < 0:
+                    return [Problem(where, f"{path} row {row_number}, column t_s: {value} must "
+                                           "be >= 0")]
+                if column == "device" and not 0 <= value < count:
+                    return [Problem(where, f"{path} row {row_number}, column device: {value} "
+                                           f"is not in 0..{count - 1} (the group's devices)")]
+                if area is not None and column in ("x_m", "y_m"):
+                    limit = area[0] if column == "x_m" else area[1]
+                    if not 0.0 <= value <= limit:
+                        return [Problem(where, f"{path} row {row_number}, column {column}: "
+                                               f"{value} is outside [0, {limit:g}] m")]
     return []
 
 

@@ -243,8 +243,18 @@ class WaypointsMobility(StrictModel):
     loop: bool = False
 
 
+class TraceMobility(StrictModel):
+    """Replay positions from a CSV with columns `t_s,device,x_m,y_m` (device = index within
+    the group; e.g. exported from SUMO), linearly interpolated in time. The path is relative
+    to the scenario file; devices without rows keep their placement."""
+
+    model: Literal["trace"]
+    path: str
+
+
 Mobility = Annotated[
-    StaticMobility | RandomWaypointMobility | GaussMarkovMobility | WaypointsMobility,
+    StaticMobility | RandomWaypointMobility | GaussMarkovMobility | WaypointsMobility
+    | TraceMobility,
     Field(discriminator="model"),
 ]
 
