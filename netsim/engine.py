@@ -8,6 +8,7 @@ of one root seed.
 
 from __future__ import annotations
 
+import csv
 import gc
 import math
 import signal
@@ -44,6 +45,26 @@ Progress = Callable[[float, float], None]  # (simulated time reached, horizon)
 class RunResult:
     out_dir: Path
     manifest: dict[str, Any]
+
+
+class RateTrace:
+    """Replayed uplink rates: `now[d]` is device d's latest rate at or before the current tick
+    (NaN for devices the trace does not list, which keep the channel model)."""
+
+    def __init__(self, base_dir: Path, path_text: str, n_devices: int):
+        path = Path(path_text) if Path(path_text).is_absolute() else base_dir / path_text
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = sorted((float(r["t_s"]), int(r["device"]), float(r["rate_bps"]))
+                          for r in csv.DictReader(handle))
+        self.rows = rows
+        self.next = 0
+        self.now = np.full(n_devices, np.nan)
+
+    def advance(self, t: float) -> None:
+        while self.next < len(self.rows) and self.rows[self.next][0] <= t:
+            _, device, rate = self.rows[self.next]
+            self.now[device] = rate
+            self.next += 1
 
 
 def _db_to_linear(db: np.ndarray | float) -> np.ndarray:
@@ -126,6 +147,8 @@ class Simulation:
             self.task_log)
 
         self._t_large_scale = 0.0
+        self._rate_trace = (RateTrace(loaded.base_dir, scn.channel.rate_trace, self.n_devices)
+                            if scn.channel.rate_trace else None)
         self._next_slow_s = 0.0
         self._stop_signal: str | None = None
         self.sampler = ServerLinkSampler(self.recorder, self.servers, bss.ids, self.uplink,
@@ -156,13 +179,23 @@ class Simulation:
         if t0 >= self._next_slow_s:
             self._slow_step(k, t0)
         fading = self.channel.fading_power
-        self.flow.after_uplink(self.uplink.advance(
-            k, t0, t1, lambda idx: self._up_base[idx] * fading(idx, t0), self.bs_of))
+        if self._rate_trace is not None:
+            self._rate_trace.advance(t0)
+        self.flow.after_uplink(self.uplink.advance(k, t0, t1, lambda idx: self._uplink_rx(
+            idx, fading(idx, t0)), self.bs_of))
         self.flow.admit(t1)
         self.flow.after_downlink(self.downlink.advance(
             k, t0, t1, lambda idx: self._dl_base[idx] * fading(idx, t0), self.bs_of))
         self.flow.finish_local(k, t1)
         self._maybe_sample(t0)
+
+    def _uplink_rx(self, idx: np.ndarray, fading: np.ndarray | float) -> np.ndarray:
+        rx = self._up_base[idx] * fading
+        if self._rate_trace is None:
+            return rx
+        rate = self._rate_trace.now[idx]
+        band = self.network.base_stations.bandwidth_hz[self.bs_of[idx]]
+        return np.where(np.isnan(rate), rx, self.channel.rx_for_rate_mw(rate, band))
 
     def _slow_step(self, k: int, t0: float) -> None:
         """Once per large-scale interval (rounded up to whole ticks): move and re-attach the

@@ -7,7 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from tests.conftest import one_device, run_raw
+import netsim
+from tests.conftest import one_device, run_raw, write_scenario
 
 C = 299_792_458.0
 STEM, LAYER, HEAD = 231_211_008, 715_468_800, 786_432
@@ -104,3 +105,22 @@ def test_memory_caps_the_layers_a_device_runs(tmp_path):
     assert task.split_layer == 3
     assert task.t_local_done - 0.5 == pytest.approx((STEM + 3 * LAYER) / 1e11, rel=1e-12)
     assert task.bytes_up == ACTIVATION and task.status == "done"
+
+
+def test_rate_trace_replaces_the_channel(tmp_path):
+    """A replayed rate is the device's rate with the band to itself, piecewise constant."""
+    (tmp_path / "one.csv").write_text("t_s,device\n1.0,0\n3.0,0\n")
+    (tmp_path / "rates.csv").write_text("t_s,device,rate_bps\n0,0,2.0e6\n2.05,0,8.0e6\n")
+    raw = one_device(horizon_s=6.0)
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw["devices"][0]["split_layer"] = 0
+    raw["channel"]["rate_trace"] = "rates.csv"
+    tasks = run_raw(tmp_path, raw).tasks.sort_values("t_arrival")
+    bits = 150_528 * 8
+    durations = (tasks.t_uplink_done - tasks.t_uplink_start).tolist()
+    assert durations[0] == pytest.approx(bits / 2.0e6, rel=1e-9)  # 0.60 s, inside [1, 2.05)
+    assert durations[1] == pytest.approx(bits / 8.0e6, rel=1e-9)  # after the change at 2.05 s
+    (tmp_path / "bad.csv").write_text("t_s,device,rate_bps\n0,0,-5\n")
+    raw["channel"]["rate_trace"] = "bad.csv"
+    with pytest.raises(netsim.ScenarioError, match=r"row 2, column rate_bps: -5\.0 must be > 0"):
+        netsim.load_scenario(write_scenario(tmp_path, raw, "bad.yaml"))

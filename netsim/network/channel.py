@@ -121,6 +121,13 @@ class Channel:
             h = self._rician_los + self._rician_scatter * h
         return h.real**2 + h.imag**2
 
+    def rx_for_rate_mw(self, rate_bps: np.ndarray, bandwidth_hz: np.ndarray) -> np.ndarray:
+        """The received power at which the whole band gives `rate_bps` (inverse Shannon,
+        capped at the top spectral efficiency): how a replayed rate enters the model, so
+        that sharing the band then behaves as for any other received power."""
+        se = np.minimum(rate_bps / bandwidth_hz, self.spec.max_spectral_efficiency)
+        return self.noise_mw_per_hz * bandwidth_hz * (np.exp2(se) - 1.0)
+
     def rate_bps(self, rx_mw: np.ndarray, share_hz: np.ndarray) -> np.ndarray:
         """Shannon rate on `share_hz` at received power `rx_mw`, capped at the highest MCS."""
         positive = share_hz > 0  # no np.errstate: it costs more than the arithmetic here

@@ -279,6 +279,9 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
             problems.extend(_trace_problems(group.mobility.path, group.count, base_dir,
                                             f"{where}.mobility.path", ("x_m", "y_m"),
                                             (width, height)))
+    if scn.channel.rate_trace is not None:
+        problems.extend(_trace_problems(scn.channel.rate_trace, scn.n_devices, base_dir,
+                                        "channel.rate_trace", ("rate_bps",)))
     if scn.market is not None and scn.market.solver.checkpoint is not None:
         checkpoint = Path(scn.market.solver.checkpoint)
         checkpoint = checkpoint if checkpoint.is_absolute() else base_dir / checkpoint
@@ -317,6 +320,9 @@ def _trace_problems(path_text: str, count: int, base_dir: Path, where: str,
                 if column == "device" and not 0 <= value < count:
                     return [Problem(where, f"{path} row {row_number}, column device: {value} "
                                            f"is not in 0..{count - 1} (the group's devices)")]
+                if column == "rate_bps" and value <= 0:
+                    return [Problem(where, f"{path} row {row_number}, column rate_bps: {value} "
+                                           "must be > 0")]
                 if area is not None and column in ("x_m", "y_m"):
                     limit = area[0] if column == "x_m" else area[1]
                     if not 0.0 <= value <= limit:

@@ -341,6 +341,10 @@ class ChannelSpec(StrictModel):
     large_scale_update_s: PositiveFloat = Field(
         default=1.0, description="interval of large-scale updates: positions, path loss, "
         "shadowing and attachment (handover) decisions; fading changes every tick")
+    rate_trace: str | None = Field(
+        default=None, description="CSV `t_s,device,rate_bps` (device = index over all devices "
+        "in scenario order): each listed device's uplink rate with the whole band, replayed "
+        "in place of the channel model (relative to the scenario file)")
     handover_candidates: PositiveInt = Field(
         default=4, description="base stations measured per device at each large-scale "
         "update: the nearest ones, plus the serving one")
