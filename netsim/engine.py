@@ -8,7 +8,6 @@ of one root seed.
 
 from __future__ import annotations
 
-import csv
 import gc
 import math
 import signal
@@ -37,6 +36,7 @@ from netsim.rng import stream
 from netsim.scenario.loader import LoadedScenario
 from netsim.workload.arrivals import build_arrivals
 from netsim.workload.profiles import load_profile, resolve_profile_path
+from netsim.workload.traces import read_trace, trace_path
 
 Progress = Callable[[float, float], None]  # (simulated time reached, horizon)
 
@@ -52,10 +52,8 @@ class RateTrace:
     (NaN for devices the trace does not list, which keep the channel model)."""
 
     def __init__(self, base_dir: Path, path_text: str, n_devices: int):
-        path = Path(path_text) if Path(path_text).is_absolute() else base_dir / path_text
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = sorted((float(r["t_s"]), int(r["device"]), float(r["rate_bps"]))
-                          for r in csv.DictReader(handle))
+        _, raw = read_trace(trace_path(path_text, base_dir))
+        rows = sorted((float(r["t_s"]), int(r["device"]), float(r["rate_bps"])) for r in raw)
         self.rows = rows
         self.next = 0
         self.now = np.full(n_devices, np.nan)

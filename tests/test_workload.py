@@ -116,3 +116,14 @@ def test_clip_profile_numbers():
     assert profile.upload_bytes(0) == 224 * 224 * 3
     assert profile.upload_bytes(5) == n * d * 4
     assert profile.upload_bytes(12) == 0
+
+
+def test_parquet_traces_replay_like_csv(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"t_s": [2.5, 0.5, 1.0], "device": [1, 0, 1]})
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    process = build_arrivals(TraceArrivals(process="trace", path="t.parquet"), np.array([7, 8]),
+                             stream(0, "d"), tmp_path)
+    times, devices = process.draw(0.0, 3.0)
+    assert times.tolist() == [0.5, 1.0, 2.5] and devices.tolist() == [7, 8, 8]

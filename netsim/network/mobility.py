@@ -7,7 +7,6 @@ waypoints reflect or clamp at the borders.
 
 from __future__ import annotations
 
-import csv
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from netsim.scenario.schema import (
     WaypointsMobility,
 )
 from netsim.scenario.schema import TraceMobility as TraceMobilitySpec
+from netsim.workload.traces import read_trace, trace_path
 
 
 class MobilityModel(ABC):
@@ -153,10 +153,9 @@ class TraceMobility(MobilityModel):
 
     def __init__(self, index, area_wh, rng, spec, base_dir: Path):
         super().__init__(index, area_wh, rng)
-        path = Path(spec.path) if Path(spec.path).is_absolute() else base_dir / spec.path
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = sorted((int(r["device"]), float(r["t_s"]), float(r["x_m"]), float(r["y_m"]))
-                          for r in csv.DictReader(handle))
+        _, raw = read_trace(trace_path(spec.path, base_dir))
+        rows = sorted((int(r["device"]), float(r["t_s"]), float(r["x_m"]), float(r["y_m"]))
+                      for r in raw)
         self.tracks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for device in sorted({r[0] for r in rows}):
             mine = np.array([r[1:] for r in rows if r[0] == device])

@@ -6,7 +6,6 @@ Every problem becomes a `ScenarioError` whose lines name the file (and line), th
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from netsim.scenario.schema import Scenario, TraceArrivals
 from netsim.workload.profiles import builtin_profiles, load_profile, resolve_profile_path
+from netsim.workload.traces import read_trace, trace_path
 
 
 @dataclass(frozen=True)
@@ -296,38 +296,39 @@ def _trace_problems(path_text: str, count: int, base_dir: Path, where: str,
                     ) -> list[Problem]:
     """Check a trace CSV: columns t_s, device (and `extra` numbers), every row's values; with
     `area`, x_m and y_m inside it. The first bad row is reported by row and column."""
-    path = Path(path_text) if Path(path_text).is_absolute() else base_dir / path_text
+    path = trace_path(path_text, base_dir)
     if not path.exists():
         return [Problem(where, f"trace file {path} does not exist")]
     required = ("t_s", "device", *extra)
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        if any(column not in header for column in required):
-            return [Problem(where, f"{path}: columns must include {', '.join(required)} "
-                                   f"(found: {', '.join(header) or 'none'})")]
-        for row_number, row in enumerate(reader, start=2):
-            for column in required:
-                try:
-                    value = int(row[column]) if column == "device" else float(row[column])
-                except (TypeError, ValueError):
-                    kind = "an integer" if column == "device" else "a number"
+    try:
+        header, rows = read_trace(path)
+    except Exception as err:  # an unreadable file is a problem of the input, reported as such
+        return [Problem(where, f"{path}: cannot read ({type(err).__name__}: {err})")]
+    if any(column not in header for column in required):
+        return [Problem(where, f"{path}: columns must include {', '.join(required)} "
+                               f"(found: {', '.join(header) or 'none'})")]
+    for row_number, row in enumerate(rows, start=2):
+        for column in required:
+            try:
+                value = int(row[column]) if column == "device" else float(row[column])
+            except (TypeError, ValueError):
+                kind = "an integer" if column == "device" else "a number"
+                return [Problem(where, f"{path} row {row_number}, column {column}: "
+                                       f"{row[column]!r} is not {kind}")]
+            if column == "t_s" and value < 0:
+                return [Problem(where, f"{path} row {row_number}, column t_s: {value} must "
+                                       "be >= 0")]
+            if column == "device" and not 0 <= value < count:
+                return [Problem(where, f"{path} row {row_number}, column device: {value} "
+                                       f"is not in 0..{count - 1} (the group's devices)")]
+            if column == "rate_bps" and value <= 0:
+                return [Problem(where, f"{path} row {row_number}, column rate_bps: {value} "
+                                       "must be > 0")]
+            if area is not None and column in ("x_m", "y_m"):
+                limit = area[0] if column == "x_m" else area[1]
+                if not 0.0 <= value <= limit:
                     return [Problem(where, f"{path} row {row_number}, column {column}: "
-                                           f"{row[column]!r} is not {kind}")]
-                if column == "t_s" and value < 0:
-                    return [Problem(where, f"{path} row {row_number}, column t_s: {value} must "
-                                           "be >= 0")]
-                if column == "device" and not 0 <= value < count:
-                    return [Problem(where, f"{path} row {row_number}, column device: {value} "
-                                           f"is not in 0..{count - 1} (the group's devices)")]
-                if column == "rate_bps" and value <= 0:
-                    return [Problem(where, f"{path} row {row_number}, column rate_bps: {value} "
-                                           "must be > 0")]
-                if area is not None and column in ("x_m", "y_m"):
-                    limit = area[0] if column == "x_m" else area[1]
-                    if not 0.0 <= value <= limit:
-                        return [Problem(where, f"{path} row {row_number}, column {column}: "
-                                               f"{value} is outside [0, {limit:g}] m")]
+                                           f"{value} is outside [0, {limit:g}] m")]
     return []
 
 

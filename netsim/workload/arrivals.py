@@ -14,7 +14,6 @@ keeps its device, so the result is exact for Poisson and its modulated variants:
 
 from __future__ import annotations
 
-import csv
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from netsim.scenario.schema import (
     PoissonArrivals,
     TraceArrivals,
 )
+from netsim.workload.traces import read_trace, trace_path
 
 Batch = tuple[np.ndarray, np.ndarray]  # arrival times, device indices
 
@@ -118,9 +118,8 @@ class Trace(ArrivalProcess):
 
     def __init__(self, index, rng, spec: TraceArrivals, base_dir: Path):
         super().__init__(index, rng)
-        path = Path(spec.path) if Path(spec.path).is_absolute() else base_dir / spec.path
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = [(float(r["t_s"]), int(r["device"])) for r in csv.DictReader(handle)]
+        _, raw = read_trace(trace_path(spec.path, base_dir))
+        rows = [(float(r["t_s"]), int(r["device"])) for r in raw]
         rows.sort()
         self.times = np.array([t for t, _ in rows], dtype=float)
         self.devices = index[np.array([d for _, d in rows], dtype=int)] if rows else index[:0]
