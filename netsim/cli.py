@@ -167,13 +167,19 @@ def compare_command(runs: tuple[str, ...], out_dir: str, warmup_s: float) -> Non
 
 
 @main.command("schema")
-def schema_command() -> None:
+@click.option("--markdown", is_flag=True, help="A Markdown table of every field instead.")
+def schema_command(markdown: bool) -> None:
     """Print the JSON Schema of scenario files (every field, its unit, default and range)."""
     import json
 
     from netsim.scenario.schema import Scenario
 
-    click.echo(json.dumps(Scenario.model_json_schema(), indent=2))
+    if markdown:
+        from netsim.scenario.reference import markdown as reference
+
+        click.echo(reference(), nl=False)
+    else:
+        click.echo(json.dumps(Scenario.model_json_schema(), indent=2))
 
 
 @main.command("sweep")

@@ -158,3 +158,13 @@ def test_cli_schema_lists_every_field():
         schema["properties"])
     channel = schema["$defs"]["ChannelSpec"]["properties"]
     assert channel["tick_s"]["default"] == 0.1 and "large_scale_update_s" in channel
+
+
+def test_field_reference_is_generated_from_the_schema():
+    from netsim.scenario.reference import markdown
+    from tests.conftest import ROOT
+
+    assert (ROOT / "docs" / "scenario_fields.md").read_text() == markdown(), (
+        "docs/scenario_fields.md is stale: run `netsim schema --markdown > "
+        "docs/scenario_fields.md`")
+    assert "| `devices[].mobility<random_waypoint>.speed_mps` |" in markdown()
