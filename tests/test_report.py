@@ -25,7 +25,7 @@ def test_report_files_and_numbers(market_runs):
     written = report(market_runs[0], warmup_s=60.0, window_s=20.0)
     names = {p.name for p in written}
     assert {"summary.md", "latency_cdf.png", "throughput.png", "market.png",
-            "participation.png", "server_queue.png"} <= names
+            "participation.png", "server_queue.png", "uplink_bandwidth_use.png"} <= names
     assert all(p.stat().st_size > 0 for p in written)
     run = netsim.load_run(market_runs[0])
     tasks = run.tasks[run.tasks.t_arrival >= 60.0]

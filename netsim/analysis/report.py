@@ -87,6 +87,17 @@ def _extra_plots(run: RunTables, out: Path, window_s: float) -> list[Path]:
     ax.grid(alpha=0.3)
     paths.append(_save(fig, out / "throughput.png"))
 
+    radio = run.links[run.links.kind == "radio_up"]
+    if len(radio):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for link, series in windowed_mean(radio, "link", "utilisation", window_s).items():
+            ax.plot(series.index, series * 100.0, label=str(link).split(":")[0])
+        ax.set(xlabel="simulated time (s)", ylabel="uplink band in use (%)",
+               title=f"Uplink bandwidth use per base station ({window_s:g} s means)")
+        ax.legend(fontsize="small")
+        ax.grid(alpha=0.3)
+        paths.append(_save(fig, out / "uplink_bandwidth_use.png"))
+
     used = run.servers[run.servers.groupby("server", observed=True).flops.transform("sum") > 0]
     if len(used):
         fig, ax = plt.subplots(figsize=(7, 4))
