@@ -166,17 +166,12 @@ class TaskFlow:
             return
         tx_power, bs_of, drop_late = self._tx_power_w, self._bs_of_list, self.drop_late
         routes, push, seq = self._bs_routes, heapq.heappush, self._seq
-        ids, starts, finishes, base_stations, energy, devices = [], [], [], [], [], []
+        rows = []  # one tuple per task, transposed once below (cheaper than six appends)
         dropped, drop_times = [], []
         for task, t_start, t_finish in completed:
             d = task.device
             b = bs_of[d]
-            ids.append(task.id)
-            starts.append(t_start)
-            finishes.append(t_finish)
-            base_stations.append(b)
-            devices.append(d)
-            energy.append(tx_power[d] * (t_finish - t_start))
+            rows.append((task.id, t_start, t_finish, b, d, tx_power[d] * (t_finish - t_start)))
             if drop_late and t_finish > task.deadline:
                 dropped.append(task.id)
                 drop_times.append(t_finish)
@@ -186,6 +181,7 @@ class TaskFlow:
             seq += 1
             push(pending, (link.send(t_finish, task.bytes_up, UP), seq, task))
         self._seq = seq
+        ids, starts, finishes, base_stations, devices, energy = zip(*rows)
         self.log.put(ids, t_uplink_start=starts, t_uplink_done=finishes, bs=base_stations)
         self.log.add(ids, "device_energy_j", energy)
         self._spent_devices.extend(devices)
@@ -195,7 +191,7 @@ class TaskFlow:
 
     def admit(self, t1: float) -> None:
         """Admit, in time order, every server arrival before t1 (edge servers, then cloud)."""
-        ids, starts, ends, where = [], [], [], []
+        admitted = []  # (id, start, end, server index) per task
         dropped, drop_times = [], []
         drop_late, bs_links, bs_server = self.drop_late, self.bs_links, self.bs_server
         cloud, result_bytes, result_bits = self.cloud, self.result_bytes, self.result_bits
@@ -218,17 +214,15 @@ class TaskFlow:
                     heapq.heappush(self._pending[-1], (arrive, self._seq, task))
                     continue
                 start, end = admit_here(t, task.flops_server)
-                ids.append(task.id)
-                starts.append(start)
-                ends.append(end)
-                where.append(index)
+                admitted.append((task.id, start, end, index))
                 # the small result goes back over the wired links, then the radio downlink
                 edge = bs_server[task.bs]
                 if server is cloud and edge is not cloud:
                     end = self.cloud_links[edge.name].send(end, result_bytes, DOWN)
                 enqueue(task.device, bs_links[task.bs].send(end, result_bytes, DOWN),
                         result_bits, task)
-        if ids:
+        if admitted:
+            ids, starts, ends, where = zip(*admitted)
             self.log.put(ids, t_server_start=starts, t_server_done=ends, server=where)
         if dropped:
             self._end(dropped, drop_times, [DROPPED] * len(dropped))
@@ -243,12 +237,10 @@ class TaskFlow:
     def _complete(self, finished) -> None:
         """End (task, t_done) pairs: done, or late (missed, or dropped with drop_late)."""
         late_status = DROPPED if self.drop_late else MISSED
-        ids, times, statuses = [], [], []
-        for task, t_done in finished:
-            ids.append(task.id)
-            times.append(t_done)
-            statuses.append(late_status if t_done > task.deadline else DONE)
-        if ids:
+        rows = [(task.id, t_done, late_status if t_done > task.deadline else DONE)
+                for task, t_done in finished]
+        if rows:
+            ids, times, statuses = zip(*rows)
             self._end(ids, times, statuses)
 
     def _end(self, ids, t_done, status: list[int]) -> None:

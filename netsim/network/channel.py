@@ -119,7 +119,7 @@ class Channel:
         self._fading_t[index] = t
         if self.spec.fading == "rician":
             h = self._rician_los + self._rician_scatter * h
-        return h.real**2 + h.imag**2
+        return np.square(np.abs(h))
 
     def rx_for_rate_mw(self, rate_bps: np.ndarray, bandwidth_hz: np.ndarray) -> np.ndarray:
         """The received power at which the whole band gives `rate_bps` (inverse Shannon,
@@ -130,7 +130,7 @@ class Channel:
 
     def rate_bps(self, rx_mw: np.ndarray, share_hz: np.ndarray) -> np.ndarray:
         """Shannon rate on `share_hz` at received power `rx_mw`, capped at the highest MCS."""
-        positive = share_hz > 0  # no np.errstate: it costs more than the arithmetic here
-        snr = np.divide(rx_mw, self.noise_mw_per_hz * share_hz, out=np.zeros(np.shape(rx_mw)),
-                        where=positive)
+        # a zero share gives rate 0 through the final product; the floor only avoids 0/0
+        # (cheaper than np.errstate or a masked divide at the sizes of a tick)
+        snr = rx_mw / np.maximum(self.noise_mw_per_hz * share_hz, 1e-300)
         return share_hz * np.minimum(np.log2(1.0 + snr), self.spec.max_spectral_efficiency)

@@ -24,7 +24,7 @@ INT_COLUMNS = {"device": np.int32, "split_layer": np.int16, "bs": np.int32, "ser
                "bytes_up": np.int64, "status": np.int8}
 
 
-def _as_list(values) -> list:
+def _as_list(values) -> list | tuple:
     return values.tolist() if isinstance(values, np.ndarray) else values
 
 
