@@ -29,6 +29,18 @@ def windowed_mean(frame: pd.DataFrame, key: str, value: str, window_s: float) ->
                                                  aggfunc="mean", observed=True)
 
 
+def plot_windowed(frame: pd.DataFrame, key: str, value: str, window_s: float, path: Path,
+                  ylabel: str, title: str, scale: float = 1.0, name=str) -> Path:
+    """One line per `key` of `value`'s windowed mean over time (times `scale`)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, series in windowed_mean(frame, key, value, window_s).items():
+        ax.plot(series.index, series * scale, label=name(label))
+    ax.set(xlabel="simulated time (s)", ylabel=ylabel, title=f"{title} ({window_s:g} s means)")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -61,23 +73,17 @@ def plot_run(run: RunTables, out_dir: Path, window_s: float | None = None) -> li
     ax.grid(alpha=0.3)
     paths.append(_save(fig, out_dir / "latency_over_time.png"))
 
-    fig, ax = plt.subplots(figsize=(7, 4))
     radio = run.links[run.links.kind == "radio_up"]
-    for link, series in windowed_mean(radio, "link", "rate_bps", window_s).items():
-        ax.plot(series.index, series / 1e6, label=str(link).split(":")[0])
-    ax.set(xlabel="simulated time (s)", ylabel="uplink throughput (Mbit/s)",
-           title=f"Uplink throughput per base station ({window_s:g} s means)")
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3)
-    paths.append(_save(fig, out_dir / "uplink_throughput.png"))
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    paths.append(plot_windowed(radio, "link", "rate_bps", window_s,
+                               out_dir / "uplink_throughput.png", "uplink throughput (Mbit/s)",
+                               "Uplink throughput per base station", 1e-6, base_station))
     used = run.servers[run.servers.groupby("server").flops.transform("sum") > 0]
-    for server, series in windowed_mean(used, "server", "busy_fraction", window_s).items():
-        ax.plot(series.index, series * 100.0, label=str(server))
-    ax.set(xlabel="simulated time (s)", ylabel="busy cores (%)",
-           title=f"Server utilisation ({window_s:g} s means)")
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3)
-    paths.append(_save(fig, out_dir / "server_utilisation.png"))
+    paths.append(plot_windowed(used, "server", "busy_fraction", window_s,
+                               out_dir / "server_utilisation.png", "busy cores (%)",
+                               "Server utilisation", 100.0))
     return paths
+
+
+def base_station(link: object) -> str:
+    """`bs0:radio_up` -> `bs0`."""
+    return str(link).split(":")[0]

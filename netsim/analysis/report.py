@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from netsim.analysis.plots import _save, plot_run, windowed_mean
+from netsim.analysis.plots import _save, base_station, plot_run, plot_windowed
 from netsim.analysis.summary import uplink_rates_bps
 from netsim.record.load import RunTables, load_run
 
@@ -89,25 +89,14 @@ def _extra_plots(run: RunTables, out: Path, window_s: float) -> list[Path]:
 
     radio = run.links[run.links.kind == "radio_up"]
     if len(radio):
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for link, series in windowed_mean(radio, "link", "utilisation", window_s).items():
-            ax.plot(series.index, series * 100.0, label=str(link).split(":")[0])
-        ax.set(xlabel="simulated time (s)", ylabel="uplink band in use (%)",
-               title=f"Uplink bandwidth use per base station ({window_s:g} s means)")
-        ax.legend(fontsize="small")
-        ax.grid(alpha=0.3)
-        paths.append(_save(fig, out / "uplink_bandwidth_use.png"))
-
+        paths.append(plot_windowed(radio, "link", "utilisation", window_s,
+                                   out / "uplink_bandwidth_use.png", "uplink band in use (%)",
+                                   "Uplink bandwidth use per base station", 100.0, base_station))
     used = run.servers[run.servers.groupby("server", observed=True).flops.transform("sum") > 0]
     if len(used):
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for server, series in windowed_mean(used, "server", "queue_len", window_s).items():
-            ax.plot(series.index, series, label=str(server))
-        ax.set(xlabel="simulated time (s)", ylabel="tasks waiting",
-               title=f"Server queue length ({window_s:g} s means)")
-        ax.legend(fontsize="small")
-        ax.grid(alpha=0.3)
-        paths.append(_save(fig, out / "server_queue.png"))
+        paths.append(plot_windowed(used, "server", "queue_len", window_s,
+                                   out / "server_queue.png", "tasks waiting",
+                                   "Server queue length"))
 
     if len(run.epochs):
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
