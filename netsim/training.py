@@ -53,25 +53,23 @@ def collect_states(loaded: LoadedScenario, n: int, first_seed: int = 0,
         sim = Simulation(loaded, Path("unused"), seed=seed)
         state = next(sim.market._games())[2]
         seed += 1
-        if followers is None or _followers(state) == followers:
+        if followers is None or followers_of(state) == followers:
             states.append(state)
         if followers is None and seed - first_seed >= n:
             break
     if not states:
         raise ValueError(f"no market state with {followers} followers in {4 * n} draws")
-    modal = followers or Counter(_followers(s) for s in states).most_common(1)[0][0]
+    modal = followers or Counter(followers_of(s) for s in states).most_common(1)[0][0]
     mechanism = MECHANISMS[loaded.scenario.market.mechanism]()
-    return mechanism, stack_states([s for s in states if _followers(s) == modal])
+    return mechanism, stack_states([s for s in states if followers_of(s) == modal])
 
 
 def followers_of(state: Any) -> int:
-    """The number of followers in each state of a batch."""
-    return _followers(state)
-
-
-def _followers(state: Any) -> int:
+    """The number of followers in each state of a batch (its per-follower arrays' width)."""
     return next(v.shape[1] for v in vars(state).values()
                 if isinstance(v, np.ndarray) and v.ndim == 2)
+
+
 
 
 def problem_for(loaded: LoadedScenario, mechanism: Mechanism, states: Any,

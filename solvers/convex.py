@@ -39,7 +39,7 @@ class ConvexSolver:
         out = grid[np.arange(len(grid)), start].copy()
         step = (high - low) / (GRID_POINTS - 1)
         for i in range(len(out)):
-            single = _take(state, i)
+            single = select(state, slice(i, i + 1))
             lo = max(low[i], out[i] - step[i])
             hi = min(high[i], out[i] + step[i])
             if hi <= lo:
@@ -54,15 +54,10 @@ class ConvexSolver:
     def _vector(self, mechanism, state, low, high) -> np.ndarray:
         out = np.empty_like(low)
         for i in range(len(low)):
-            single = _take(state, i)
+            single = select(state, slice(i, i + 1))
             result = minimize(
                 lambda x, s=single: -float(mechanism.relaxed_utility(s, x[None, :])[0]),
                 x0=0.5 * (low[i] + high[i]), bounds=list(zip(low[i], high[i])),
                 method="L-BFGS-B")
             out[i] = result.x
         return out
-
-
-def _take(state: Any, i: int) -> Any:
-    """State i of a batch, as a batch of one."""
-    return select(state, slice(i, i + 1))
