@@ -4,7 +4,9 @@ A conditional denoising diffusion policy over the leader's action: an MLP denois
 hidden 256) takes the noisy action, a sinusoidal embedding of the step and the state's
 features, and predicts the noise; T steps (default 6) of a VP schedule (beta_min 0.1,
 beta_max 10); the predicted x0 is clamped to [-1, 1] at every step and the final action is
-mapped affinely into the mechanism's bounds, then decoded by the mechanism.
+mapped affinely into the mechanism's bounds, then decoded by the mechanism. The clamp lets a
+gradient through where it leads back inside the bounds, so an action that ran to a bound can
+leave it (a plain clamp kept it there for good: the contract menu's first item stuck at q_max).
 
 Training is a contextual bandit (one-step episodes): a double-Q critic is fitted to observed
 rewards, first on random actions only (the warm-up: without it the actor runs to a bound and
@@ -15,9 +17,15 @@ EMA copy of the actor (tau 0.005) for decisions, exploration noise N(0, 0.1) wit
 probability 0.1. Optional behaviour cloning towards the exact solver's action adds the
 denoising loss on expert actions (`bc_weight` > 0, reported as its own variant).
 
-Decision modes: `policy` (one sample with fixed noise: reproducible) and
-`generate_and_select` (k candidates, the policy's among them, half of the others perturbed,
-each scored by the mechanism's utility on what the leader observes; the best is kept).
+The critic sees the action also through sinusoidal features at 6 octaves (`critic_fourier`):
+an MLP on the raw action smooths away narrow optima (on the bandwidth auction it placed the
+water level on the flat side of a peak 0.4% high; with the features the policy's mean ratio
+rose from 0.9974 to 0.9989).
+
+Decision modes: `policy` (the reverse chain driven by zero noise, its most likely path:
+deterministic, and more accurate than a sample with fixed noise) and `generate_and_select`
+(k candidates: the policy's and k - 1 samples, half of them perturbed, each scored by the
+mechanism's utility on what the leader observes; the best is kept).
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ class DiffusionConfig:
     beta_max: float = 10.0
     lr: float = 1e-3  # DESIGN says 1e-4: too slow for a budget of ~1e5 evaluations
     weight_decay: float = 1e-4
+    critic_fourier: int = 6  # octaves of sin/cos action features in the critic (0: raw only)
     batch: int = 512
     tau: float = 0.005
     explore_prob: float = 0.1
@@ -97,6 +106,27 @@ class Denoiser(nn.Module):
         return self.net(torch.cat([x, self.time(t), s], dim=1))
 
 
+class _InwardClamp(torch.autograd.Function):
+    """Clamp to [-1, 1] whose gradient passes inside the bounds, and outside only where the
+    step it asks for leads back inside (outward steps are blocked, so nothing drifts away)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return x.clamp(-1.0, 1.0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        # gradient descent moves x by -grad: a positive grad lowers an x above the bound
+        return grad * ((x.abs() <= 1.0) | ((x > 1.0) & (grad > 0)) | ((x < -1.0) & (grad < 0)))
+
+
+def clamp_unit(x: torch.Tensor) -> torch.Tensor:
+    """x clamped to [-1, 1], able to leave a bound it ran into (see _InwardClamp)."""
+    return _InwardClamp.apply(x)
+
+
 class VPDiffusion(nn.Module):
     """The VP schedule and the reverse (sampling) chain around a denoiser."""
 
@@ -127,20 +157,23 @@ class VPDiffusion(nn.Module):
     def posterior_mean(self, x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return self.post_c1[t][:, None] * x0 + self.post_c2[t][:, None] * xt
 
-    def sample(self, s: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Reverse chain from noise; differentiable with respect to the denoiser."""
+    def sample(self, s: torch.Tensor, generator: torch.Generator | None = None,
+               noise_scale: float = 1.0) -> torch.Tensor:
+        """Reverse chain from noise; differentiable with respect to the denoiser.
+        `noise_scale` 0 follows the chain's most likely path (the `policy` decision)."""
         n = s.shape[0]
-        x = torch.randn(n, self.action, generator=generator, device=s.device)
+        x = noise_scale * torch.randn(n, self.action, generator=generator, device=s.device)
         for step in reversed(range(self.steps)):
             t = torch.full((n,), step, dtype=torch.long, device=s.device)
             eps = self.denoiser(x, t, s)
-            x0 = (self.sqrt_recip_cum[t][:, None] * x
-                  - self.sqrt_recipm1_cum[t][:, None] * eps).clamp(-1.0, 1.0)
+            x0 = clamp_unit(self.sqrt_recip_cum[t][:, None] * x
+                            - self.sqrt_recipm1_cum[t][:, None] * eps)
             x = self.posterior_mean(x0, x, t)
             if step > 0:
                 noise = torch.randn(x.shape, generator=generator, device=s.device)
-                x = x + self.post_var[t][:, None].clamp(min=1e-20).sqrt() * noise
-        return x.clamp(-1.0, 1.0)
+                std = self.post_var[t][:, None].clamp(min=1e-20).sqrt()
+                x = x + noise_scale * std * noise
+        return clamp_unit(x)
 
     def denoising_loss(self, x0: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         """The DDPM noise-prediction loss on target actions x0 (behaviour cloning)."""
@@ -150,13 +183,19 @@ class VPDiffusion(nn.Module):
 
 
 class DoubleQ(nn.Module):
-    def __init__(self, action: int, features: int, hidden: int):
+    """Two critics Q(s, a); the action enters raw and as sin/cos at `octaves` frequencies
+    (pi/2 * 2^j), which lets an MLP resolve narrow peaks of the utility in the action."""
+
+    def __init__(self, action: int, features: int, hidden: int, octaves: int = 0):
         super().__init__()
-        self.q1 = mlp(action + features, 1, hidden)
-        self.q2 = mlp(action + features, 1, hidden)
+        self.register_buffer("freq", (2.0 ** torch.arange(octaves)) * math.pi / 2)
+        inputs = features + action * (1 + 2 * octaves)
+        self.q1 = mlp(inputs, 1, hidden)
+        self.q2 = mlp(inputs, 1, hidden)
 
     def forward(self, s: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = torch.cat([s, a], dim=1)
+        angle = (a[:, :, None] * self.freq).flatten(1)
+        x = torch.cat([s, a, angle.sin(), angle.cos()], dim=1)
         return self.q1(x)[:, 0], self.q2(x)[:, 0]
 
 
@@ -184,7 +223,8 @@ class DiffusionSolver:
         self.actor = VPDiffusion(denoiser, n_actions, cfg.steps, cfg.beta_min,
                                  cfg.beta_max).to(self.device)
         self.ema = copy.deepcopy(self.actor).requires_grad_(False)
-        self.critic = DoubleQ(n_actions, n_features, cfg.hidden).to(self.device)
+        self.critic = DoubleQ(n_actions, n_features, cfg.hidden,
+                              cfg.critic_fourier).to(self.device)
 
     # ------------------------------------------------------------------ training
 
@@ -277,11 +317,10 @@ class DiffusionSolver:
     # ------------------------------------------------------------------ deciding
 
     def unit_actions(self, mechanism: Mechanism, observed: Any) -> np.ndarray:
-        """Policy actions in [-1, 1]^A with fixed noise (the same every call)."""
+        """Policy actions in [-1, 1]^A: the chain's zero-noise path (the same every call)."""
         s = self.scaler(mechanism.features(observed), self.device)
-        gen = torch.Generator(device=self.device).manual_seed(self.config.seed)
         with torch.no_grad():
-            return self.ema.sample(s, gen).cpu().numpy()
+            return self.ema.sample(s, noise_scale=0.0).cpu().numpy()
 
     def solve(self, mechanism: Mechanism, state: Any) -> np.ndarray:
         if self.ema is None:

@@ -8,7 +8,7 @@ import torch
 
 import netsim
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
-from solvers.diffusion import Denoiser, DiffusionSolver, VPDiffusion
+from solvers.diffusion import Denoiser, DiffusionSolver, VPDiffusion, clamp_unit
 from solvers.learning import Problem, to_action
 from solvers.ppo import PPOSolver
 from tests.conftest import SCENARIOS
@@ -39,6 +39,15 @@ def test_denoiser_maps_noise_into_the_bounds():
     problem = reference(500, 1)
     prices = to_action(MECH, problem.true, x[:, :1].numpy())
     assert (prices >= 0.01).all() and (prices <= 3.0).all()
+
+
+def test_clamp_lets_a_saturated_action_back_but_not_further_out():
+    x = torch.tensor([1.5, 1.5, -2.0, -2.0, 0.3], requires_grad=True)
+    y = clamp_unit(x)
+    assert y.tolist() == pytest.approx([1.0, 1.0, -1.0, -1.0, 0.3])
+    # descent moves x by -grad: inward steps pass, outward steps are blocked
+    (y * torch.tensor([1.0, -1.0, -1.0, 1.0, 2.0])).sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0, -1.0, 0.0, 2.0]
 
 
 def test_forward_and_reverse_schedules_are_consistent():
