@@ -20,8 +20,8 @@ import numpy as np
 
 import netsim
 import solvers
-from netsim.mechanisms.base import observe, select
-from netsim.training import collect_states, followers_of
+from netsim.mechanisms.base import followers_of, observe, select
+from netsim.training import collect_states
 from solvers.learning import Problem
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,7 +30,7 @@ import numpy as np
 
 import solvers
 from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState, SlotAuction, SlotState
-from netsim.mechanisms.base import Mechanism, Outcome, observe
+from netsim.mechanisms.base import Mechanism, Outcome, followers_of, observe
 from netsim.mechanisms.contract import Contract, ContractState
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
 from netsim.rng import stream
@@ -139,7 +139,7 @@ class Market:
     def _learn_online(self, state, seen) -> None:
         """Keep training the solver on the market's recent states (the last 64 with the same
         number of followers), scored on the truth like every reward."""
-        from netsim.training import followers_of, stack_states
+        from netsim.training import stack_states
         from solvers.learning import Problem
 
         recent = [(t, o) for t, o in self._recent if followers_of(t) == followers_of(state)]

@@ -23,7 +23,7 @@ import pandas as pd
 import solvers
 from netsim.engine import Simulation
 from netsim.market import MECHANISMS
-from netsim.mechanisms.base import Mechanism, observe
+from netsim.mechanisms.base import Mechanism, followers_of, observe
 from netsim.scenario.loader import LoadedScenario
 from solvers.learning import Problem
 
@@ -43,33 +43,33 @@ def stack_states(states: list[Any]) -> Any:
 
 def collect_states(loaded: LoadedScenario, n: int, first_seed: int = 0,
                    followers: int | None = None) -> tuple[Mechanism, Any]:
-    """Market states of the scenario's first leader, from scenario seeds first_seed + i:
-    the n drawn, with the modal number of followers (or up to n with `followers`)."""
+    """Market states of the scenario's first leader, from scenario seeds first_seed + i.
+    Mechanisms that can pad a state (`pad`) keep all n drawn, padded to the scenario's
+    number of devices (no game can have more followers, so a solver trained on them serves
+    every game of a run), or up to n padded to `followers`; others keep those with the modal
+    number of followers (or up to n with exactly `followers`)."""
     if loaded.scenario.market is None:
         raise ValueError("the scenario has no market: add a `market:` block to train on it")
+    mechanism = MECHANISMS[loaded.scenario.market.mechanism]()
+    pad = getattr(mechanism, "pad", None)
     states: list[Any] = []
     seed = first_seed
     while len(states) < n and seed < first_seed + 4 * n:
         sim = Simulation(loaded, Path("unused"), seed=seed)
         state = next(sim.market._games())[2]
         seed += 1
-        if followers is None or followers_of(state) == followers:
+        width = followers_of(state)
+        if followers is None or width == followers or (pad and width < followers):
             states.append(state)
         if followers is None and seed - first_seed >= n:
             break
     if not states:
         raise ValueError(f"no market state with {followers} followers in {4 * n} draws")
+    if pad is not None:
+        width = followers or sim.n_devices
+        return mechanism, stack_states([pad(s, width) for s in states])
     modal = followers or Counter(followers_of(s) for s in states).most_common(1)[0][0]
-    mechanism = MECHANISMS[loaded.scenario.market.mechanism]()
     return mechanism, stack_states([s for s in states if followers_of(s) == modal])
-
-
-def followers_of(state: Any) -> int:
-    """The number of followers in each state of a batch (its per-follower arrays' width)."""
-    return next(v.shape[1] for v in vars(state).values()
-                if isinstance(v, np.ndarray) and v.ndim == 2)
-
-
 
 
 def problem_for(loaded: LoadedScenario, mechanism: Mechanism, states: Any,

@@ -234,11 +234,10 @@ class DiffusionSolver:
         `expert` (unit actions in [-1, 1], e.g. the exact solver's) enables cloning.
         `resume` keeps training the current networks (online), without a warm-up."""
         cfg, mech = self.config, problem.mechanism
-        features = mech.features(problem.observed)
         resume = resume and self.actor is not None
         if not resume:
-            self.scaler = FeatureScaler.fit(features)
-            self._build(action_dim(mech, problem.true), features.shape[1])
+            self.scaler = FeatureScaler.fit(mech, problem.observed)
+            self._build(action_dim(mech, problem.true), len(self.scaler.mean))
             self._optimizers = (
                 torch.optim.AdamW(self.actor.parameters(), lr=cfg.lr,
                                   weight_decay=cfg.weight_decay),
@@ -250,7 +249,7 @@ class DiffusionSolver:
         gen = torch.Generator(device=self.device).manual_seed(cfg.seed + self._fits)
         n_steps = max(1, evaluations // cfg.batch)
         warmup = 0 if resume else max(1, int(cfg.warmup_fraction * n_steps))
-        s_all = self.scaler(features, self.device)
+        s_all = self.scaler(mech, problem.observed, self.device)
         buffer_a = torch.zeros(n_steps * cfg.batch, self._dims[0], device=self.device)
         buffer_i = torch.zeros(n_steps * cfg.batch, dtype=torch.long, device=self.device)
         buffer_r = torch.zeros(n_steps * cfg.batch, device=self.device)
@@ -318,7 +317,7 @@ class DiffusionSolver:
 
     def unit_actions(self, mechanism: Mechanism, observed: Any) -> np.ndarray:
         """Policy actions in [-1, 1]^A: the chain's zero-noise path (the same every call)."""
-        s = self.scaler(mechanism.features(observed), self.device)
+        s = self.scaler(mechanism, observed, self.device)
         with torch.no_grad():
             return self.ema.sample(s, noise_scale=0.0).cpu().numpy()
 
@@ -336,7 +335,7 @@ class DiffusionSolver:
         """k candidates per state (the policy's first), scored on the observed state."""
         cfg, k = self.config, self.config.k
         many = repeat(state, k)
-        s = self.scaler(mechanism.features(many), self.device)
+        s = self.scaler(mechanism, many, self.device)
         gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         with torch.no_grad():
             unit = self.ema.sample(s, gen).cpu().numpy().reshape(state.n_states, k, -1)
@@ -356,7 +355,7 @@ class DiffusionSolver:
         torch.save({"solver": self.name, "config": asdict(self.config), "dims": self._dims,
                     "actor": self.actor.state_dict(), "ema": self.ema.state_dict(),
                     "critic": self.critic.state_dict(),
-                    "scaler": (self.scaler.mean, self.scaler.std), **(extra or {})}, path)
+                    "scaler": self.scaler.saved, **(extra or {})}, path)
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> DiffusionSolver:

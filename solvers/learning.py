@@ -16,7 +16,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from netsim.mechanisms.base import Mechanism, affine_to_bounds, policy_bounds, select
+from netsim.mechanisms.base import (
+    Mechanism,
+    affine_to_bounds,
+    followers_of,
+    policy_bounds,
+    select,
+)
 
 REWARDS = ("utility", "gap", "improved")
 
@@ -77,18 +83,41 @@ class RewardScale:
 
 
 class FeatureScaler:
-    """Standardises state features with statistics of the training states."""
+    """What a network sees of a state: its features, standardised with statistics of the
+    training states. A state with fewer followers than those is first padded with followers
+    that take no part, where the mechanism can (`pad`: the bandwidth auction, whose base
+    stations serve varying numbers of devices); any other size is an error."""
 
-    def __init__(self, mean: np.ndarray, std: np.ndarray):
+    def __init__(self, mean: np.ndarray, std: np.ndarray, followers: int | None = None):
         self.mean, self.std = mean, np.where(std > 1e-9, std, 1.0)
+        self.followers = followers
 
     @classmethod
-    def fit(cls, features: np.ndarray) -> FeatureScaler:
-        return cls(features.mean(axis=0), features.std(axis=0))
+    def fit(cls, mechanism: Mechanism, state: Any) -> FeatureScaler:
+        features = mechanism.features(state)
+        return cls(features.mean(axis=0), features.std(axis=0), followers_of(state))
 
-    def __call__(self, features: np.ndarray, device: torch.device) -> torch.Tensor:
-        return torch.as_tensor((features - self.mean) / self.std, dtype=torch.float32,
-                               device=device)
+    @property
+    def saved(self) -> tuple:
+        """What a checkpoint keeps (the constructor's arguments)."""
+        return self.mean, self.std, self.followers
+
+    def features(self, mechanism: Mechanism, state: Any) -> np.ndarray:
+        width = followers_of(state)
+        if self.followers is not None and width != self.followers:
+            pad = getattr(mechanism, "pad", None)
+            if pad is None or width > self.followers:
+                raise ValueError(
+                    f"this {mechanism.name} state has {width} followers but the solver was "
+                    f"trained on states with {self.followers}"
+                    + (" (states can be padded up to that size, not cut down)" if pad else "")
+                    + ": train it on states of this size")
+            state = pad(state, self.followers)
+        return mechanism.features(state)
+
+    def __call__(self, mechanism: Mechanism, state: Any, device: torch.device) -> torch.Tensor:
+        return torch.as_tensor((self.features(mechanism, state) - self.mean) / self.std,
+                               dtype=torch.float32, device=device)
 
 
 def mlp(inputs: int, outputs: int, hidden: int = 256, layers: int = 3) -> nn.Sequential:

@@ -66,11 +66,10 @@ class PPOSolver:
         """Train with a budget of reward `evaluations`; `resume` keeps training the current
         networks (online)."""
         cfg, mech = self.config, problem.mechanism
-        features = mech.features(problem.observed)
         if not (resume and self.policy is not None):
-            self.scaler = FeatureScaler.fit(features)
-            self._build(action_dim(mech, problem.true), features.shape[1])
-        s_all = self.scaler(features, self.device)
+            self.scaler = FeatureScaler.fit(mech, problem.observed)
+            self._build(action_dim(mech, problem.true), len(self.scaler.mean))
+        s_all = self.scaler(mech, problem.observed, self.device)
         self._fits = getattr(self, "_fits", 0) + 1
         rng = np.random.default_rng(cfg.seed + self._fits)
         params = [*self.policy.parameters(), *self.value.parameters(), self.log_std]
@@ -113,7 +112,7 @@ class PPOSolver:
     def solve(self, mechanism: Mechanism, state: Any) -> np.ndarray:
         if self.policy is None:
             raise RuntimeError("the PPO solver is not trained: fit it or load a checkpoint")
-        s = self.scaler(mechanism.features(state), self.device)
+        s = self.scaler(mechanism, state, self.device)
         with torch.no_grad():
             mean = self._dist(s).mean.cpu().numpy()  # the policy's mean: deterministic
         return to_action(mechanism, state, mean)
@@ -121,8 +120,7 @@ class PPOSolver:
     def save(self, path: str | Path, extra: dict | None = None) -> None:
         torch.save({"solver": self.name, "config": asdict(self.config), "dims": self._dims,
                     "policy": self.policy.state_dict(), "value": self.value.state_dict(),
-                    "log_std": self.log_std.detach(), "scaler": (self.scaler.mean,
-                                                                 self.scaler.std),
+                    "log_std": self.log_std.detach(), "scaler": self.scaler.saved,
                     **(extra or {})}, path)
 
     @classmethod

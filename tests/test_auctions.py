@@ -38,6 +38,20 @@ def test_padding_bidders_get_nothing():
     assert x[0, 1] == 0.0 and x[0].sum() == pytest.approx(1.0) and x[0, 0] > x[0, 2]
 
 
+def test_padded_auctions_decide_and_score_as_the_originals():
+    rng = np.random.default_rng(3)
+    state = BandwidthState.create(rng.uniform(0.5, 2.0, (20, 6)), rng.uniform(0.5, 150, (20, 6)))
+    padded = BAND.pad(state, 9)
+    assert padded.theta.shape == (20, 9) and np.all(padded.s[:, 6:] == 0)
+    x, best = BAND.optimum(state)
+    x_pad, best_pad = BAND.optimum(padded)
+    assert np.allclose(best_pad, best) and np.allclose(x_pad[:, :6], x)
+    assert np.all(x_pad[:, 6:] == 0)
+    level = rng.uniform(*BAND.policy_bounds(state))  # a water level per state
+    assert np.allclose(BAND.decode(padded, level)[:, :6], BAND.decode(state, level))
+    assert np.allclose(BAND.vcg_payments(padded, x_pad)[:, :6], BAND.vcg_payments(state, x))
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_vcg_is_non_negative_and_truthful(seed):
     rng = np.random.default_rng(50 + seed)

@@ -7,7 +7,10 @@ import pytest
 import torch
 
 import netsim
+from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState
+from netsim.mechanisms.base import followers_of
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
+from netsim.training import collect_states
 from solvers.diffusion import Denoiser, DiffusionSolver, VPDiffusion, clamp_unit
 from solvers.learning import Problem, to_action
 from solvers.ppo import PPOSolver
@@ -91,6 +94,31 @@ def test_save_and_load_give_identical_actions(trained, tmp_path):
     assert policy.config.mode == "policy"
 
 
+def test_a_bandwidth_solver_serves_smaller_cells_and_refuses_larger_ones():
+    band = BandwidthAuction()
+    rng = np.random.default_rng(0)
+    states = BandwidthState.create(rng.uniform(0.5, 2.0, (256, 8)),
+                                   rng.uniform(1.0, 100.0, (256, 8)))
+    solver = PPOSolver(seed=0, hidden=32, batch=128)
+    solver.fit(Problem.full_information(band, states), 256)
+    small = BandwidthState(states.theta[:4, :5], states.s[:4, :5])
+    shares = solver.solve(band, small)
+    assert shares.shape == (4, 5) and np.allclose(shares.sum(axis=1), 1.0)
+    # the decision on a cell of 5 is the one on the same cell padded to 8 bidders
+    assert np.allclose(solver.solve(band, band.pad(small, 8))[:, :5], shares)
+    large = BandwidthState.create(rng.uniform(0.5, 2.0, (2, 9)), rng.uniform(1.0, 100.0, (2, 9)))
+    with pytest.raises(ValueError, match=r"9 followers but the solver was trained on states "
+                                         r"with 8 .*padded up"):
+        solver.solve(band, large)
+    pricing = PPOSolver(seed=0, hidden=32, batch=128)
+    pricing.fit(reference(64, 1), 128)  # Stackelberg games of 5 followers: no padding
+    four = StackelbergState.create(np.full((1, 4), 10.0), np.full((1, 4), 30.0),
+                                   2.0, 2.0, 3.0, 200.0, 0.01, 3.0, 12)
+    with pytest.raises(ValueError, match="has 4 followers but the solver was trained on "
+                                         "states with 5: train"):
+        pricing.solve(MECH, four)
+
+
 def test_ppo_improves_over_its_initial_policy():
     # prices up to 8: the initial policy (the middle, about 4) is above the cost c = 3
     train, test = reference(512, 0, p_max=8.0), reference(300, 4, p_max=8.0)
@@ -123,6 +151,23 @@ def test_trained_checkpoint_drives_the_market(trained, tmp_path):
     assert (epochs.solver == "diffusion").all() and len(epochs) == 3
     ratio = epochs.leader_utility / epochs.optimum_utility
     assert (ratio <= 1 + 1e-12).all() and ratio.mean() > 0.95
+
+
+def test_one_bandwidth_checkpoint_serves_cells_of_every_size(tmp_path):
+    loaded = netsim.load_scenario(SCENARIOS / "auction_bandwidth.yaml", ["horizon_s=30"])
+    mechanism, states = collect_states(loaded, 64)
+    assert followers_of(states) == 30  # every state padded to the scenario's 30 devices
+    solver = PPOSolver(seed=0, hidden=32, batch=128)
+    solver.fit(Problem.full_information(mechanism, states), 1024)
+    solver.save(tmp_path / "ppo.pt")
+    loaded = netsim.load_scenario(SCENARIOS / "auction_bandwidth.yaml", [
+        "horizon_s=30", f"market.solver={{name: ppo, checkpoint: {tmp_path / 'ppo.pt'}}}"])
+    netsim.run(loaded, tmp_path / "run")
+    epochs = netsim.load_run(tmp_path / "run").epochs
+    assert set(epochs.leader) == {"bs0", "bs1"} and len(epochs) == 6
+    assert epochs.n_followers.nunique() > 1  # cells of different sizes, one solver
+    ratio = epochs.leader_utility / epochs.optimum_utility
+    assert (ratio <= 1 + 1e-9).all() and ratio.mean() > 0.9
 
 
 def test_online_training_keeps_learning_during_a_run(trained, tmp_path):

@@ -89,6 +89,12 @@ class BandwidthAuction:
     def features(self, state: BandwidthState) -> np.ndarray:
         return np.concatenate([state.theta, np.log1p(state.s)], axis=1)
 
+    def pad(self, state: BandwidthState, n: int) -> BandwidthState:
+        """The same auctions with n bidders: the added ones (theta = 0, s = 0) get nothing
+        and change nothing, so one learned solver serves cells of any size up to n."""
+        extra = ((0, 0), (0, n - state.theta.shape[1]))
+        return BandwidthState(np.pad(state.theta, extra), np.pad(state.s, extra))
+
     def policy_bounds(self, state: BandwidthState) -> tuple[np.ndarray, np.ndarray]:
         """Learning solvers choose a water level: log lambda, from where only the bidder with
         the highest theta*s would get a share down to a thousandth of that."""

@@ -66,6 +66,12 @@ def batch(x: Any, n_states: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, dtype=float), (n_states,)).copy()
 
 
+def followers_of(state: Any) -> int:
+    """The number of followers in each state of a batch (its per-follower arrays' width)."""
+    return next(v.shape[1] for v in vars(state).values()
+                if isinstance(v, np.ndarray) and v.ndim == 2)
+
+
 def select(state: Any, index: np.ndarray | slice) -> Any:
     """States `index` of a batch (every array field sliced along its batch axis)."""
     fields = {name: (value[index] if isinstance(value, np.ndarray) else value)
