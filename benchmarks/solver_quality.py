@@ -26,7 +26,9 @@ from solvers.learning import Problem
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = {"stackelberg": "paper_case_study", "contract": "contract_aigc",
-             "auction_bandwidth": "auction_bandwidth", "auction_compute": "auction_compute"}
+             "auction_bandwidth": "auction_bandwidth",
+             "auction_bandwidth_iot": "auction_bandwidth_iot",  # rates that matter
+             "auction_compute": "auction_compute"}
 
 
 def decisions_per_s(solver, mechanism, states, batch: int) -> float:

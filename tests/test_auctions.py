@@ -38,6 +38,16 @@ def test_padding_bidders_get_nothing():
     assert x[0, 1] == 0.0 and x[0].sum() == pytest.approx(1.0) and x[0, 0] > x[0, 2]
 
 
+def test_features_do_not_depend_on_the_order_of_the_bidders():
+    rng = np.random.default_rng(4)
+    state = BandwidthState.create(rng.uniform(0.5, 2.0, (5, 7)), rng.uniform(0.5, 150, (5, 7)))
+    shuffled = rng.permutation(7)
+    other = BandwidthState(state.theta[:, shuffled], state.s[:, shuffled])
+    assert np.array_equal(BAND.features(other), BAND.features(state))
+    first = np.argmax(state.theta * state.s, axis=1)  # the first bidder water-filling admits
+    assert np.array_equal(BAND.features(state)[:, 0], state.theta[np.arange(5), first])
+
+
 def test_padded_auctions_decide_and_score_as_the_originals():
     rng = np.random.default_rng(3)
     state = BandwidthState.create(rng.uniform(0.5, 2.0, (20, 6)), rng.uniform(0.5, 150, (20, 6)))

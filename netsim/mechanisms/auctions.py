@@ -87,7 +87,12 @@ class BandwidthAuction:
         return np.where(total > 1.0, x / np.maximum(total, 1e-300), x)
 
     def features(self, state: BandwidthState) -> np.ndarray:
-        return np.concatenate([state.theta, np.log1p(state.s)], axis=1)
+        """theta and log(1 + s) of the bidders in decreasing order of theta*s (the order in
+        which water-filling lets them in; padding last): the same auction reads the same
+        whatever order its devices come in."""
+        order = np.argsort(-(state.theta * state.s), axis=1, kind="stable")
+        return np.concatenate([np.take_along_axis(state.theta, order, axis=1),
+                               np.log1p(np.take_along_axis(state.s, order, axis=1))], axis=1)
 
     def pad(self, state: BandwidthState, n: int) -> BandwidthState:
         """The same auctions with n bidders: the added ones (theta = 0, s = 0) get nothing
