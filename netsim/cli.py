@@ -96,6 +96,10 @@ def run_command(scenario: str, seed: int | None, out_dir: str | None,
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
 @click.option("--states", type=int, default=2048, show_default=True,
               help="Training states drawn from the scenario.")
+@click.option("--source", type=click.Choice(["seeds", "runs"]), default="seeds",
+              show_default=True, help="seeds: the market's state at t = 0 of the scenario "
+              "built from seeds 0, 1, ...; runs: every state its market meets in whole runs "
+              "(moving with mobility, queues and batteries; slower to collect).")
 @click.option("--batch", type=int, default=512, show_default=True)
 @click.option("--reward", type=click.Choice(["utility", "gap", "improved"]), default="utility",
               show_default=True, help="Leader utility, its gap to the optimum, or paper P1's "
@@ -103,7 +107,7 @@ def run_command(scenario: str, seed: int | None, out_dir: str | None,
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 def train_command(scenario: str, solver: str, epochs: int, seeds: int, out_dir: str,
-                  states: int, batch: int, reward: str, device: str,
+                  states: int, source: str, batch: int, reward: str, device: str,
                   overrides: tuple[str, ...]) -> None:
     """Train a solver on a scenario's market; write checkpoints and learning curves."""
     from netsim.training import train  # torch loads only for this command
@@ -117,7 +121,7 @@ def train_command(scenario: str, solver: str, epochs: int, seeds: int, out_dir: 
                   console=console) as bar:
         job = bar.add_task("train", total=epochs * seeds)
         curves = train(loaded, solver, epochs, seeds, Path(out_dir), n_states=states,
-                       batch=batch, device=device, reward=reward,
+                       batch=batch, device=device, reward=reward, source=source,
                        progress=lambda done, total: bar.update(job, completed=done))
     last = curves[curves.epoch == curves.epoch.max()]
     click.echo(f"{solver}: final ratio to the optimum {last.ratio.mean():.4f} "

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -56,6 +56,7 @@ class Market:
         self.exact = solvers.build("exact")
         self.noise = spec.observation_noise if spec.information == "partial" else 0.0
         self.rng = stream(sim.seed, "market")
+        self.recorded: list[Any] | None = None  # set to a list to keep every game's state
         n = sim.n_devices
         self.alpha = spec.stackelberg.alpha.sample(stream(sim.seed, "market/alpha"), n)
         self.valuation = spec.auction_bandwidth.valuation.sample(
@@ -122,6 +123,8 @@ class Market:
                           ("alpha", "c_max", "theta", "item", "valuation", "allocation",
                            "payment", "market_utility")}
         for leader, members, state, extra in self._games():
+            if self.recorded is not None:
+                self.recorded.append(state)
             seen = observe(self.mechanism, state, self.noise, self.rng)
             action, per_decision = solvers.timed_solve(self.solver, self.mechanism, seen)
             outcome = self.mechanism.outcome(state, action)  # utilities on the truth

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -41,32 +43,58 @@ def stack_states(states: list[Any]) -> Any:
     return type(first)(**fields)
 
 
+SOURCES = ("seeds", "runs")
+
+
+def _drawn_states(loaded: LoadedScenario, first_seed: int) -> Iterator[Any]:
+    """The first leader's market state at t = 0 of the scenario built from each seed."""
+    seed = first_seed
+    while True:
+        yield next(Simulation(loaded, Path("unused"), seed=seed).market._games())[2]
+        seed += 1
+
+
+def _recorded_states(loaded: LoadedScenario, first_seed: int) -> Iterator[Any]:
+    """Every leader's market state at every epoch of whole runs of the scenario (seeds
+    first_seed, first_seed + 1, ...): states that move with mobility, queues and batteries."""
+    seed = first_seed
+    with tempfile.TemporaryDirectory(prefix="netsim-states-") as scratch:
+        while True:
+            sim = Simulation(loaded, Path(scratch) / str(seed), seed=seed)
+            sim.market.recorded = []
+            sim.run()
+            yield from sim.market.recorded
+            seed += 1
+
+
 def collect_states(loaded: LoadedScenario, n: int, first_seed: int = 0,
-                   followers: int | None = None) -> tuple[Mechanism, Any]:
-    """Market states of the scenario's first leader, from scenario seeds first_seed + i.
-    Mechanisms that can pad a state (`pad`) keep all n drawn, padded to the scenario's
-    number of devices (no game can have more followers, so a solver trained on them serves
-    every game of a run), or up to n padded to `followers`; others keep those with the modal
-    number of followers (or up to n with exactly `followers`)."""
+                   followers: int | None = None, source: str = "seeds") -> tuple[Mechanism, Any]:
+    """n market states of the scenario: with source `seeds`, the first leader's state at
+    t = 0 of the scenario built from seeds first_seed + i; with `runs`, every state the market
+    met in runs of it. Mechanisms that can pad a state (`pad`) keep all n, padded to the
+    scenario's number of devices (no game can have more followers, so a solver trained on
+    them serves every game of a run), or up to n padded to `followers`; others keep those
+    with the modal number of followers (or up to n with exactly `followers`)."""
     if loaded.scenario.market is None:
         raise ValueError("the scenario has no market: add a `market:` block to train on it")
+    if source not in SOURCES:
+        raise ValueError(f"unknown state source '{source}' (allowed: {', '.join(SOURCES)})")
     mechanism = MECHANISMS[loaded.scenario.market.mechanism]()
     pad = getattr(mechanism, "pad", None)
+    n_devices = sum(group.count for group in loaded.scenario.devices)
+    draws = (_drawn_states if source == "seeds" else _recorded_states)(loaded, first_seed)
     states: list[Any] = []
-    seed = first_seed
-    while len(states) < n and seed < first_seed + 4 * n:
-        sim = Simulation(loaded, Path("unused"), seed=seed)
-        state = next(sim.market._games())[2]
-        seed += 1
-        width = followers_of(state)
-        if followers is None or width == followers or (pad and width < followers):
-            states.append(state)
-        if followers is None and seed - first_seed >= n:
-            break
+    with closing(draws):  # a run's scratch folder goes with it
+        for tried, state in enumerate(draws, start=1):
+            width = followers_of(state)
+            if followers is None or width == followers or (pad and width < followers):
+                states.append(state)
+            if len(states) >= n or tried >= 4 * n or (followers is None and tried >= n):
+                break
     if not states:
         raise ValueError(f"no market state with {followers} followers in {4 * n} draws")
     if pad is not None:
-        width = followers or sim.n_devices
+        width = followers or n_devices
         return mechanism, stack_states([pad(s, width) for s in states])
     modal = followers or Counter(followers_of(s) for s in states).most_common(1)[0][0]
     return mechanism, stack_states([s for s in states if followers_of(s) == modal])
@@ -104,13 +132,15 @@ def make_solver(name: str, seed: int, device: str, reward: str):
 
 def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int, out_dir: Path,
           n_states: int = 2048, batch: int = 512, device: str = "cpu",
-          reward: str = "utility", progress: Progress | None = None) -> pd.DataFrame:
-    """Train `seeds` copies of a solver for `epochs` batches of reward evaluations each; write
-    checkpoints and curves-SOLVER.parquet; return the curves (one row per epoch and seed)."""
+          reward: str = "utility", progress: Progress | None = None,
+          source: str = "seeds") -> pd.DataFrame:
+    """Train `seeds` copies of a solver for `epochs` batches of reward evaluations each, on
+    states from `source` (see collect_states); write checkpoints and curves-SOLVER.parquet;
+    return the curves (one row per epoch and seed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    mechanism, states = collect_states(loaded, n_states)
+    mechanism, states = collect_states(loaded, n_states, source=source)
     _, held_out = collect_states(loaded, max(64, n_states // 4), EVAL_SEED_OFFSET,
-                                 followers_of(states))
+                                 followers_of(states), source)
     rows: list[dict] = []
     total = epochs * seeds
     for seed in range(seeds):

@@ -185,3 +185,18 @@ def test_online_training_keeps_learning_during_a_run(trained, tmp_path):
     with pytest.raises(netsim.ScenarioError, match="online training needs a learning solver"):
         netsim.load_scenario(SCENARIOS / "paper_case_study.yaml",
                              ["market.solver={name: exact, online: true}"])
+
+
+def test_states_recorded_from_runs_move_with_the_network():
+    loaded = netsim.load_scenario(SCENARIOS / "paper_case_study.yaml", ["horizon_s=180"])
+    _, drawn = collect_states(loaded, 2)
+    _, recorded = collect_states(loaded, 5, source="runs")
+    assert recorded.n_states == 5  # 3 epochs of seed 0, then 2 of seed 1
+    # the first epoch of a run is the state drawn at t = 0 of the same seed
+    assert np.array_equal(recorded.c_max[0], drawn.c_max[0])
+    assert np.array_equal(recorded.c_max[3], drawn.c_max[1])
+    # within a run the followers' spare compute drains with their batteries, epoch by epoch
+    assert not np.array_equal(recorded.c_max[1], recorded.c_max[0])
+    assert np.all(recorded.c_max[2] <= recorded.c_max[1] + 1e-9)
+    with pytest.raises(ValueError, match=r"unknown state source 'file' \(allowed: seeds, runs\)"):
+        collect_states(loaded, 2, source="file")
