@@ -14,8 +14,12 @@ stays), then the actor minimises -min(Q1, Q2)(s, a_theta(s)) with gradients thro
 denoising step; AdamW (lr 1e-3 by default: 1e-4 learned too little within budgets of ~1e5 reward
 evaluations; weight decay 1e-4), batch 512, 4 gradient steps per batch, a replay buffer, an
 EMA copy of the actor (tau 0.005) for decisions, exploration noise N(0, 0.1) with
-probability 0.1. Optional behaviour cloning towards the exact solver's action adds the
-denoising loss on expert actions (`bc_weight` > 0, reported as its own variant).
+probability 0.1. Self-imitation (`self_imitation`, weight 3): the actor also minimises the
+denoising loss towards the best action its own reward evaluations have found so far for each
+training state, which sharpens the policy where the critic is too smooth to tell actions
+0.01% apart (bandwidth auction: 0.9986 -> 0.9999 of the optimum; neutral on the others). It
+uses no labels, unlike the optional behaviour cloning towards the exact solver's action
+(`bc_weight` > 0, reported as its own variant).
 
 The critic sees the action also through sinusoidal features at 6 octaves (`critic_fourier`):
 an MLP on the raw action smooths away narrow optima (on the bandwidth auction it placed the
@@ -71,6 +75,7 @@ class DiffusionConfig:
     warmup_fraction: float = 0.1
     updates_per_step: int = 4  # gradient steps per batch of reward evaluations
     bc_weight: float = 0.0
+    self_imitation: float = 3.0  # weight of the denoising loss towards each state's best found
     mode: str = "generate_and_select"
     k: int = 16
     perturb_std: float = 0.1
@@ -199,6 +204,27 @@ class DoubleQ(nn.Module):
         return self.q1(x)[:, 0], self.q2(x)[:, 0]
 
 
+class BestFound:
+    """The best evaluated action so far for each training state (for self-imitation)."""
+
+    def __init__(self, n_states: int, n_actions: int, device: torch.device):
+        self.utility = np.full(n_states, -np.inf)
+        self.action = torch.zeros(n_states, n_actions, device=device)
+
+    @property
+    def found(self) -> np.ndarray:
+        return np.isfinite(self.utility)
+
+    def update(self, idx: np.ndarray, utility: np.ndarray, unit: torch.Tensor) -> None:
+        order = np.argsort(-utility, kind="stable")
+        _, first = np.unique(idx[order], return_index=True)  # each state's best in the batch
+        top = order[first]
+        keep = top[utility[top] > self.utility[idx[top]]]
+        self.utility[idx[keep]] = utility[keep]
+        self.action[torch.as_tensor(idx[keep], device=self.action.device)] = unit[
+            torch.as_tensor(keep, device=unit.device)].to(self.action.device)
+
+
 Callback = Callable[[int, int, dict[str, float]], None]  # (step, evaluations, metrics)
 
 
@@ -256,6 +282,7 @@ class DiffusionSolver:
         random_u = mech.utility(problem.true, to_action(
             mech, problem.observed, rng.uniform(-1, 1, mech.bounds(problem.true)[0].shape)))
         reward = RewardScale(cfg.reward, random_u)
+        best = BestFound(problem.n_states, self._dims[0], self.device)
         for step in range(n_steps):
             idx = rng.integers(0, problem.n_states, cfg.batch)
             s = s_all[idx]
@@ -271,6 +298,7 @@ class DiffusionSolver:
             utility = mech.utility(sub.true, to_action(mech, sub.observed, unit.cpu().numpy()))
             r = torch.as_tensor(reward(utility, sub.optimum), dtype=torch.float32,
                                 device=self.device)
+            best.update(idx, utility, unit)
             rows = slice(step * cfg.batch, (step + 1) * cfg.batch)
             buffer_a[rows] = unit.to(self.device)
             buffer_i[rows] = torch.as_tensor(idx, device=self.device)
@@ -285,7 +313,7 @@ class DiffusionSolver:
                 if step >= warmup:
                     batch = rng.integers(0, problem.n_states, cfg.batch)
                     metrics["actor_loss"] = self._update_actor(actor_opt, s_all[batch],
-                                                               expert, batch)
+                                                               expert, best, batch)
             if callback is not None:
                 callback(step, (step + 1) * cfg.batch, metrics)
 
@@ -297,11 +325,15 @@ class DiffusionSolver:
         loss.backward()
         opt.step()
 
-    def _update_actor(self, opt, s, expert, idx) -> float:
+    def _update_actor(self, opt, s, expert, best: BestFound, idx) -> float:
         cfg = self.config
         action = self.actor.sample(s)
         q1, q2 = self.critic(s, action)
         loss = -torch.min(q1, q2).mean()
+        found = torch.as_tensor(best.found[idx], device=self.device)
+        if cfg.self_imitation > 0 and bool(found.any()):
+            loss = loss + cfg.self_imitation * self.actor.denoising_loss(
+                best.action[idx][found], s[found])
         if cfg.bc_weight > 0 and expert is not None:
             target = torch.as_tensor(expert[idx], dtype=torch.float32, device=self.device)
             loss = loss + cfg.bc_weight * self.actor.denoising_loss(target, s)

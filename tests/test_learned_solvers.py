@@ -11,7 +11,7 @@ from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState
 from netsim.mechanisms.base import followers_of
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
 from netsim.training import collect_states
-from solvers.diffusion import Denoiser, DiffusionSolver, VPDiffusion, clamp_unit
+from solvers.diffusion import BestFound, Denoiser, DiffusionSolver, VPDiffusion, clamp_unit
 from solvers.learning import Problem, to_action
 from solvers.ppo import PPOSolver
 from tests.conftest import SCENARIOS
@@ -200,3 +200,14 @@ def test_states_recorded_from_runs_move_with_the_network():
     assert np.all(recorded.c_max[2] <= recorded.c_max[1] + 1e-9)
     with pytest.raises(ValueError, match=r"unknown state source 'file' \(allowed: seeds, runs\)"):
         collect_states(loaded, 2, source="file")
+
+
+def test_best_found_keeps_each_states_best_evaluated_action():
+    best = BestFound(3, 1, torch.device("cpu"))
+    best.update(np.array([0, 0, 2]), np.array([1.0, 5.0, -2.0]),
+                torch.tensor([[0.1], [0.5], [0.9]]))
+    best.update(np.array([0, 2, 2]), np.array([4.0, -3.0, -1.0]),
+                torch.tensor([[-0.4], [0.3], [-0.7]]))
+    assert best.found.tolist() == [True, False, True]
+    assert best.utility[[0, 2]].tolist() == [5.0, -1.0]
+    assert best.action[[0, 2], 0].tolist() == pytest.approx([0.5, -0.7])
