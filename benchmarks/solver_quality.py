@@ -3,7 +3,9 @@
 
     python benchmarks/solver_quality.py [--budget 100000] [--mechanisms stackelberg contract ...]
 
-States come from the shipped market scenarios (netsim.training.collect_states). Prints
+States come from the shipped market scenarios (netsim.training.collect_states);
+auction_bandwidth_iot is auction_bandwidth with 0 dBm cameras, where the best water level
+changes from cell to cell (on auction_bandwidth one level is optimal to 1e-4). Prints
 mechanism x information x solver -> mean ratio, 5th percentile, share of states >= 0.99,
 decisions per second at batch 1 and 1,024, training wall time; the last line holds the
 headline figures as key=value pairs.
@@ -86,7 +88,7 @@ def main() -> int:
                         help="observation noise levels for partial information (Stackelberg)")
     args = parser.parse_args()
     figures = {}
-    header = (f"{'mechanism':>18} {'info':>10} {'solver':>17} {'mean':>7} {'p5':>7} "
+    header = (f"{'mechanism':>21} {'info':>10} {'solver':>17} {'mean':>8} {'p5':>7} "
               f"{'>=0.99':>7} {'dec/s@1':>9} {'dec/s@1024':>11} {'train_s':>8}")
     print(header)
     for name in args.mechanisms:
@@ -113,11 +115,11 @@ def main() -> int:
                 ratio = mechanism.utility(test.true, actions) / test.optimum
                 fast = decisions_per_s(solver, mechanism, test.observed, 1)
                 bulk = decisions_per_s(solver, mechanism, test.observed, 1024)
-                print(f"{name:>18} {info:>10} {label:>17} {ratio.mean():>7.4f} "
+                print(f"{name:>21} {info:>10} {label:>17} {ratio.mean():>8.5f} "
                       f"{np.percentile(ratio, 5):>7.4f} {np.mean(ratio >= 0.99):>7.3f} "
                       f"{fast:>9.0f} {bulk:>11.0f} {train_s:>8.1f}", flush=True)
                 figures[f"{name}_{info}_{label.replace(' ', '_')}"] = round(float(ratio.mean()),
-                                                                            4)
+                                                                            5)
     print(" ".join(f"{k}={v}" for k, v in figures.items()))
     return 0
 

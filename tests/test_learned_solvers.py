@@ -12,7 +12,7 @@ from netsim.mechanisms.base import followers_of
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
 from netsim.training import collect_states
 from solvers.diffusion import BestFound, Denoiser, DiffusionSolver, VPDiffusion, clamp_unit
-from solvers.learning import Problem, to_action
+from solvers.learning import FEATURE_CLIP, FeatureScaler, Problem, to_action
 from solvers.ppo import PPOSolver
 from tests.conftest import SCENARIOS
 
@@ -211,3 +211,16 @@ def test_best_found_keeps_each_states_best_evaluated_action():
     assert best.found.tolist() == [True, False, True]
     assert best.utility[[0, 2]].tolist() == [5.0, -1.0]
     assert best.action[[0, 2], 0].tolist() == pytest.approx([0.5, -0.7])
+
+
+def test_features_outside_the_training_range_are_bounded():
+    band = BandwidthAuction()
+    rng = np.random.default_rng(1)
+    theta = rng.uniform(0.5, 2.0, (64, 3))  # a fourth bidder is padding in every state
+    train = band.pad(BandwidthState.create(theta, rng.uniform(1.0, 100.0, (64, 3))), 4)
+    scaler = FeatureScaler.fit(band, train)
+    wide = BandwidthState.create([[50.0, 1.0, 1.0, 1.0]], [[100.0, 5.0, 5.0, 5.0]])
+    scaled = scaler(band, wide, torch.device("cpu")).numpy()[0]
+    assert scaled[0] == pytest.approx(FEATURE_CLIP)  # theta 50: far above anything seen
+    assert scaled[3] == 0.0 and scaled[7] == 0.0  # a column that never varied is ignored
+    assert np.all(np.abs(scaled) <= FEATURE_CLIP)
