@@ -56,7 +56,8 @@ def _drawn_states(loaded: LoadedScenario, first_seed: int) -> Iterator[Any]:
 
 def _recorded_states(loaded: LoadedScenario, first_seed: int) -> Iterator[Any]:
     """Every leader's market state at every epoch of whole runs of the scenario (seeds
-    first_seed, first_seed + 1, ...): states that move with mobility, queues and batteries."""
+    first_seed, first_seed + 1, ...): states that move with mobility, queues and batteries,
+    and with what the scenario's own solver decided in earlier epochs."""
     seed = first_seed
     with tempfile.TemporaryDirectory(prefix="netsim-states-") as scratch:
         while True:
