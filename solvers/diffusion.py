@@ -251,6 +251,11 @@ class DiffusionSolver:
         self.ema = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic = DoubleQ(n_actions, n_features, cfg.hidden,
                               cfg.critic_fourier).to(self.device)
+        self._optimizers = (
+            torch.optim.AdamW(self.actor.parameters(), lr=cfg.lr,
+                              weight_decay=cfg.weight_decay),
+            torch.optim.AdamW(self.critic.parameters(), lr=cfg.lr * 3,
+                              weight_decay=cfg.weight_decay))
 
     # ------------------------------------------------------------------ training
 
@@ -264,11 +269,6 @@ class DiffusionSolver:
         if not resume:
             self.scaler = FeatureScaler.fit(mech, problem.observed)
             self._build(action_dim(mech, problem.true), len(self.scaler.mean))
-            self._optimizers = (
-                torch.optim.AdamW(self.actor.parameters(), lr=cfg.lr,
-                                  weight_decay=cfg.weight_decay),
-                torch.optim.AdamW(self.critic.parameters(), lr=cfg.lr * 3,
-                                  weight_decay=cfg.weight_decay))
         actor_opt, critic_opt = self._optimizers
         self._fits = getattr(self, "_fits", 0) + 1
         rng = np.random.default_rng(cfg.seed + self._fits)
@@ -399,9 +399,4 @@ class DiffusionSolver:
         solver.ema.load_state_dict(data["ema"])
         solver.critic.load_state_dict(data["critic"])
         solver.scaler = FeatureScaler(*data["scaler"])
-        solver._optimizers = (
-            torch.optim.AdamW(solver.actor.parameters(), lr=config.lr,
-                              weight_decay=config.weight_decay),
-            torch.optim.AdamW(solver.critic.parameters(), lr=config.lr * 3,
-                              weight_decay=config.weight_decay))
         return solver
