@@ -25,6 +25,7 @@ from netsim.entities.servers import ComputeServer
 from netsim.entities.tasks import DeviceState, TaskFlow
 from netsim.market import Market
 from netsim.network.channel import Channel
+from netsim.network.interference import Interference
 from netsim.network.links import Link
 from netsim.network.mobility import build_mobility
 from netsim.network.radio import RadioPool
@@ -98,7 +99,15 @@ class Simulation:
 
         # radio: channel, mobility, attachment
         self.channel = Channel(scn.channel, bss.xy, bss.height_m, bss.carrier_ghz, dev.height_m,
-                               stream(self.seed, "channel"))
+                               self.seed)
+        self.interference = (Interference(bss.carrier_ghz, bss.bandwidth_hz,
+                                          bss.downlink_bandwidth_hz, bss.xy,
+                                          scn.channel.frequency_reuse)
+                             if scn.channel.interference == "co_channel" and self.n_bs > 1
+                             else None)
+        noise = self.channel.noise_mw_per_hz
+        self.up_noise_mw_per_hz = np.full(self.n_bs, noise)  # noise + interference, per BS
+        self._down_load = np.zeros(self.n_bs)
         self.mobility = [build_mobility(g.mobility, idx, (scn.area.width_m, scn.area.height_m),
                                         stream(self.seed, f"mobility/{g.group}"),
                                         loaded.base_dir)
@@ -130,10 +139,11 @@ class Simulation:
         self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows)
         self.task_log = TaskLog(self.recorder.tasks, scn.record.row_group_rows, bss.ids,
                                 [s.name for s in self.servers])
-        self.uplink = RadioPool(self.n_devices, bss.bandwidth_hz, self.tick_s,
-                                self.channel.rate_bps)
+        max_se = scn.channel.max_spectral_efficiency
+        self.uplink = RadioPool(self.n_devices, bss.bandwidth_hz, self.tick_s, max_se,
+                                constant_psd=False)
         self.downlink = RadioPool(self.n_devices, bss.downlink_bandwidth_hz, self.tick_s,
-                                  self.channel.rate_bps)
+                                  max_se, constant_psd=True)
         wl = scn.workload
         self.flow = TaskFlow(
             self.profile, self.devices, self.bs_of, self.bs_links,
@@ -152,7 +162,9 @@ class Simulation:
         self.sampler = ServerLinkSampler(self.recorder, self.servers, bss.ids, self.uplink,
                                          self.downlink,
                                          [*self.bs_links, *self.cloud_links.values()])
-        self._t_device_sample = 0.0
+        rec = scn.record  # sampling periods in whole ticks: exact, never a float comparison
+        self._sample_every = max(1, round(rec.sample_s / self.tick_s))
+        self._device_sample_every = max(1, round(rec.device_sample_s / self.tick_s))
         self.market = Market(self) if scn.market is not None else None
 
     # ------------------------------------------------------------------ the tick
@@ -176,24 +188,60 @@ class Simulation:
     def _tick(self, k: int, t0: float, t1: float) -> None:
         if t0 >= self._next_slow_s:
             self._slow_step(k, t0)
-        fading = self.channel.fading_power
         if self._rate_trace is not None:
             self._rate_trace.advance(t0)
-        self.flow.after_uplink(self.uplink.advance(k, t0, t1, lambda idx: self._uplink_rx(
-            idx, fading(idx, t0)), self.bs_of))
+        self._update_interference()
+        self.flow.after_uplink(self.uplink.advance(
+            k, t0, t1, lambda idx: self._uplink_link(idx, t0), self.bs_of))
         self.flow.admit(t1)
         self.flow.after_downlink(self.downlink.advance(
-            k, t0, t1, lambda idx: self._dl_base[idx] * fading(idx, t0), self.bs_of))
+            k, t0, t1, lambda idx: self._downlink_link(idx, t0), self.bs_of))
         self.flow.finish_local(k, t1)
-        self._maybe_sample(t0)
+        self._maybe_sample(k, t0)
 
-    def _uplink_rx(self, idx: np.ndarray, fading: np.ndarray | float) -> np.ndarray:
-        rx = self._up_base[idx] * fading
+    def _update_interference(self) -> None:
+        """Interference densities of this tick from the previous tick's senders and loads."""
+        if self.interference is None:
+            return
+        noise = self.channel.noise_mw_per_hz
+        senders = self.uplink.senders
+        if senders:
+            idx = np.array(senders)
+            self.up_noise_mw_per_hz = noise + self.interference.uplink(
+                idx, self.uplink.airtime_s[idx] / self.tick_s, self.bs_of[idx],
+                self._cand[idx], self._up_rx_cand[idx])
+        else:
+            self.up_noise_mw_per_hz = np.full(self.n_bs, noise)
+        self._down_load = self.downlink.bs_busy_s / self.tick_s
+
+    def _uplink_link(self, idx: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """Received power (whole band, with fading) and noise + interference density of
+        devices `idx` at their base stations; replayed rates enter as received power."""
+        rx = self._up_base[idx] * self.channel.fading_power(idx, t)
+        noise = self.up_noise_mw_per_hz[self.bs_of[idx]]
         if self._rate_trace is None:
-            return rx
+            return rx, noise
         rate = self._rate_trace.now[idx]
         band = self.network.base_stations.bandwidth_hz[self.bs_of[idx]]
-        return np.where(np.isnan(rate), rx, self.channel.rx_for_rate_mw(rate, band))
+        replayed = ~np.isnan(rate)
+        return (np.where(replayed, self.channel.rx_for_rate_mw(rate, band), rx),
+                np.where(replayed, self.channel.noise_mw_per_hz, noise))
+
+    def _downlink_link(self, idx: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """The base station's whole power as received by devices `idx`, and their noise +
+        interference density."""
+        rx = self._dl_base[idx] * self.channel.fading_power(idx, t)
+        noise = self.channel.noise_mw_per_hz
+        if self.interference is None:
+            return rx, np.full(len(idx), noise)
+        return rx, noise + self.interference.downlink(self.bs_of[idx], self._cand[idx],
+                                                      self._dl_rx_cand[idx], self._down_load)
+
+    def uplink_full_band_rate_bps(self) -> np.ndarray:
+        """Each device's uplink rate with its base station's whole band, without fading, at
+        the current noise and interference (what a market sees of the channel)."""
+        band = self.network.base_stations.bandwidth_hz[self.bs_of]
+        return self.channel.rate_bps(self._up_base, band, self.up_noise_mw_per_hz[self.bs_of])
 
     def _slow_step(self, k: int, t0: float) -> None:
         """Once per large-scale interval (rounded up to whole ticks): move and re-attach the
@@ -279,26 +327,34 @@ class Simulation:
             column = np.where(switch, best, column)
         self.bs_of[:] = cand[every, column]  # in place: the task flow shares this array
         self._set_serving(loss[every, column])
+        # what interference needs: the measured base stations and the gains to them
+        self._cand = np.array(cand)
+        path = _db_to_linear(-loss) * self._bs_gain[self._cand]
+        self._up_rx_cand = self._up_gain[:, None] * path
+        self._dl_rx_cand = self._bs_tx[self._cand] * self._dl_gain[:, None] * path
 
     # ------------------------------------------------------------------ sampling
 
-    def _maybe_sample(self, t: float, final: bool = False) -> None:
-        rec = self.scenario.record
-        if final or t >= self.sampler.t_last + rec.sample_s:
+    def _maybe_sample(self, k: int, t: float) -> None:
+        if k % self._sample_every == 0 and k > 0:
             self.sampler.sample(t)
-        if final or t >= self._t_device_sample + rec.device_sample_s or t == 0.0:
-            self._sample_devices(t)
-            self._t_device_sample = t
+        if k % self._device_sample_every == 0:
+            self.sample_devices(t)
 
-    def _sample_devices(self, t: float, market: dict[str, np.ndarray] | None = None) -> None:
+    def sample_devices(self, t: float, market: dict[str, np.ndarray] | None = None) -> None:
+        """Record one row per device at t (`market` fills the market columns). Reads only:
+        fading is a function of (device, t), and syncing applies buffered energy early
+        without changing any value a model reads."""
         self.flow.sync()  # batteries and energy up to date
         dev, bss = self.network.devices, self.network.base_stations
         rx_mw = self._up_base * self.channel.fading_power(np.arange(self.n_devices), t)
         full_band = bss.bandwidth_hz[self.bs_of]
-        se = self.channel.rate_bps(rx_mw, full_band) / full_band
+        noise = self.up_noise_mw_per_hz[self.bs_of]
+        se = self.channel.rate_bps(rx_mw, full_band, noise) / full_band
+        sinr = rx_mw / (noise * full_band)
         self.recorder.devices.add_batch(device_sample(
             t, self.n_devices, dev.group, self.network.group_names, self.xy, self.bs_of,
-            bss.ids, rx_mw, se, self.uplink, self.devices, market))
+            bss.ids, rx_mw, sinr, se, self.uplink, self.devices, market))
 
     # ------------------------------------------------------------------ running
 
@@ -333,7 +389,10 @@ class Simulation:
 
     def finish(self, status: str = "complete", error: str | None = None) -> RunResult:
         """Final samples, remaining tasks (in flight) and the manifest."""
-        self._maybe_sample(self.env.now, final=True)
+        t = self.env.now
+        if t > self.sampler.t_last:
+            self.sampler.sample(t)
+        self.sample_devices(t)
         self.task_log.close()
         if self.market is not None:
             self.recorder.manifest["market"] = self.market.summary()

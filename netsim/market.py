@@ -55,7 +55,8 @@ class Market:
         self.solver = build_solver(spec.solver, sim.seed, sim.base_dir)
         self.exact = solvers.build("exact")
         self.noise = spec.observation_noise if spec.information == "partial" else 0.0
-        self.rng = stream(sim.seed, "market")
+        self.observation_rng = stream(sim.seed, "market/observation")
+        self.values_rng = stream(sim.seed, "market/values")
         self.recorded: list[Any] | None = None  # set to a list to keep every game's state
         n = sim.n_devices
         self.alpha = spec.stackelberg.alpha.sample(stream(sim.seed, "market/alpha"), n)
@@ -76,6 +77,8 @@ class Market:
         self.leader_utilities: list[float] = []
         self.optimum_utilities: list[float] = []
         self.wall_s = 0.0
+        self._busy_marks = {server.name: (0.0, 0.0) for server in sim.servers}
+        self.load: dict[str, float] = {}  # per server: busy fraction over the last epoch
 
     def process(self):
         """The SimPy process: one market round now, then every epoch. With `external` set
@@ -89,17 +92,30 @@ class Market:
             self.wall_s += time.perf_counter() - start
             yield self.sim.env.timeout(self.spec.epoch_s)
 
+    def _begin_round(self) -> tuple[float, dict[str, np.ndarray]]:
+        """Bring batteries up to date and read each server's load over the epoch that ended
+        (from the servers themselves: recording settings never reach a decision)."""
+        sim = self.sim
+        sim.flow.sync()
+        t = sim.env.now
+        for server in sim.servers:
+            t_mark, busy_mark = self._busy_marks[server.name]
+            busy = server.busy_core_s(t)
+            span = (t - t_mark) * server.cores
+            self.load[server.name] = (busy - busy_mark) / span if span > 0 else 0.0
+            self._busy_marks[server.name] = (t, busy)
+        columns = {name: np.full(sim.n_devices, NAN) for name in
+                   ("alpha", "c_max", "theta", "item", "valuation", "allocation", "payment",
+                    "market_utility")}
+        return t, columns
+
     def _external_round(self):
         """Like `round`, but each action comes from outside: `ask` fires with `waiting`
         holding (state, what the leader sees, the event to answer with the action)."""
         sim = self.sim
-        sim.flow.sync()
-        t = sim.env.now
-        columns = {name: np.full(sim.n_devices, NAN) for name in
-                   ("alpha", "c_max", "theta", "item", "valuation", "allocation", "payment",
-                    "market_utility")}
+        t, columns = self._begin_round()
         for leader, members, state, extra in list(self._games()):
-            seen = observe(self.mechanism, state, self.noise, self.rng)
+            seen = observe(self.mechanism, state, self.noise, self.observation_rng)
             answer = sim.env.event()
             self.waiting = (state, seen, answer)
             self.ask.succeed()
@@ -110,22 +126,18 @@ class Market:
             self._apply(members, state, outcome, columns)
             self._record(t, leader, state, action, outcome, float(optimum[0]), NAN, members,
                          {**extra, "plugin_utility": NAN})
-        sim._sample_devices(t, columns)
+        sim.sample_devices(t, columns)
         self.epoch += 1
 
     # ------------------------------------------------------------------ one round
 
     def round(self) -> None:
         sim = self.sim
-        sim.flow.sync()  # batteries and energy as of now
-        t = sim.env.now
-        market_columns = {name: np.full(sim.n_devices, NAN) for name in
-                          ("alpha", "c_max", "theta", "item", "valuation", "allocation",
-                           "payment", "market_utility")}
+        t, market_columns = self._begin_round()
         for leader, members, state, extra in self._games():
             if self.recorded is not None:
                 self.recorded.append(state)
-            seen = observe(self.mechanism, state, self.noise, self.rng)
+            seen = observe(self.mechanism, state, self.noise, self.observation_rng)
             action, per_decision = solvers.timed_solve(self.solver, self.mechanism, seen)
             outcome = self.mechanism.outcome(state, action)  # utilities on the truth
             _, optimum = self.mechanism.optimum(state)
@@ -136,7 +148,7 @@ class Market:
                 self._learn_online(state, seen)
             self._record(t, leader, state, action, outcome, float(optimum[0]), per_decision,
                          members, extra)
-        sim._sample_devices(t, market_columns)
+        sim.sample_devices(t, market_columns)
         self.epoch += 1
 
     def _learn_online(self, state, seen) -> None:
@@ -182,7 +194,7 @@ class Market:
         battery = np.clip(sim.devices.battery_j[members] / self.initial_battery[members], 0, 1)
         c_max = (sim.devices.compute_flops[members] * self.spec.epoch_s * p.availability
                  * battery / unit)
-        c = p.c * (1.0 + p.queue_cost * sim.sampler.busy_fraction.get(server.name, 0.0))
+        c = p.c * (1.0 + p.queue_cost * self.load.get(server.name, 0.0))
         state = StackelbergState.create(self.alpha[members], np.maximum(c_max, b), a, b, c, p.R,
                                         p.p_min, p.p_max, profile.n_layers)
         return state, {"a": a, "b": b, "c": c, "L": profile.n_layers, "R": p.R,
@@ -203,7 +215,7 @@ class Market:
     def _bandwidth_games(self):
         sim = self.sim
         bss = sim.network.base_stations
-        full = sim.channel.rate_bps(sim._up_base, bss.bandwidth_hz[sim.bs_of]) / 1e6
+        full = sim.uplink_full_band_rate_bps() / 1e6
         queued = np.array(sim.uplink.queue_lengths())
         theta = self.valuation * (1.0 + queued)
         for b, name in enumerate(bss.ids):
@@ -214,9 +226,9 @@ class Market:
     def _slot_state(self, members) -> SlotState:
         p = self.spec.auction_compute
         if p.values == "uniform":
-            values = self.rng.uniform(p.value_low, p.value_high, len(members))
+            values = self.values_rng.uniform(p.value_low, p.value_high, len(members))
         else:
-            values = self.rng.exponential(p.value_high, len(members))
+            values = self.values_rng.exponential(p.value_high, len(members))
         return SlotState.create(p.slots, p.value_low, p.value_high, values, p.values)
 
     # ------------------------------------------------------------------ decisions

@@ -61,7 +61,7 @@ def test_bandwidth_auction_shares_are_applied(tmp_path):
     device = raw["devices"][0]
     device.update(count=2, split_layer=0,
                   placement={"kind": "points", "points_m": [[150.0, 100.0], [150.0, 100.0]]},
-                  arrivals={"process": "poisson", "rate_per_s": 2.0})
+                  arrivals={"process": "poisson", "rate_per_s": 5.0})
     raw["market"] = {"mechanism": "auction_bandwidth", "epoch_s": 5.0,
                      "auction_bandwidth": {"valuation": {"uniform": [0.1, 10.0]}}}
     run = run_raw(tmp_path, raw)

@@ -9,36 +9,41 @@ import netsim
 from netsim.network.channel import Channel
 from netsim.network.pathloss import los_probability, path_loss_db
 from netsim.network.radio import RadioPool
-from netsim.rng import stream
 from netsim.scenario.schema import ChannelSpec
 from tests.conftest import one_device, run_raw
 
-
-def fixed_rate_pool(n_devices: int, bandwidth_hz):
-    """A pool whose rate is (spectral efficiency given as rx) x share."""
-    return RadioPool(n_devices, np.asarray(bandwidth_hz, float), 0.1, lambda rx, share: rx * share)
+BAND_HZ = 1000.0
 
 
-def const(values):
+def fixed_rate_pool(n_devices: int, bandwidth_hz=(BAND_HZ,), constant_psd: bool = True):
+    """A pool in which `se(values)` sets each device's spectral efficiency on the downlink
+    model (the rate is linear in the share); the cap is out of the way."""
+    return RadioPool(n_devices, np.asarray(bandwidth_hz, float), 0.1, 100.0, constant_psd)
+
+
+def se(values, band_hz=BAND_HZ):
+    """Link function giving spectral efficiencies `values` (bit/s/Hz) over a band of band_hz:
+    received power (2^se - 1) x band at a noise density of 1."""
     values = np.asarray(values, dtype=float)
-    return lambda idx: values[idx]
+    band = np.broadcast_to(np.asarray(band_hz, dtype=float), values.shape)
+    return lambda idx: ((np.exp2(values[idx]) - 1.0) * band[idx], np.ones(len(idx)))
 
 
 def test_transfer_across_rate_change_takes_integrated_time():
-    pool = fixed_rate_pool(1, [1.0])
+    pool = fixed_rate_pool(1)
     bs = np.zeros(1, dtype=int)
     pool.enqueue(0, 0.05, 1000.0, "task")
     # rate 2000 bit/s in [0, 0.1): 0.05 s of it sends 100 bits; then 500 bit/s from 0.1
-    assert pool.advance(0, 0.0, 0.1, const([2000.0]), bs) == []
+    assert pool.advance(0, 0.0, 0.1, se([2.0]), bs) == []
     assert pool.remaining_bits[0] == pytest.approx(900.0)
-    assert pool.advance(1, 0.1, 0.2, const([500.0]), bs) == []  # 50 bits
-    assert pool.advance(2, 0.2, 0.3, const([500.0]), bs) == []  # 50 bits
+    assert pool.advance(1, 0.1, 0.2, se([0.5]), bs) == []  # 50 bits
+    assert pool.advance(2, 0.2, 0.3, se([0.5]), bs) == []  # 50 bits
     # 800 bits left at 8000 bit/s: exactly the whole tick
-    assert pool.advance(3, 0.3, 0.4, const([8000.0]), bs) == [("task", 0.05, pytest.approx(0.4))]
+    assert pool.advance(3, 0.3, 0.4, se([8.0]), bs) == [("task", 0.05, pytest.approx(0.4))]
     # naive use of the starting rate would have given 0.05 + 1000/2000 = 0.55 s
     pool.enqueue(0, 0.4, 1000.0, "next")
-    assert pool.advance(4, 0.4, 0.5, const([8000.0]), bs) == []
-    assert pool.advance(5, 0.5, 0.6, const([4000.0]), bs) == [
+    assert pool.advance(4, 0.4, 0.5, se([8.0]), bs) == []
+    assert pool.advance(5, 0.5, 0.6, se([4.0]), bs) == [
         ("next", 0.4, pytest.approx(0.5 + 200.0 / 4000.0))]
 
 
@@ -49,7 +54,7 @@ def test_shares_of_active_uplinks_sum_to_the_band():
     for device in range(7):
         pool.enqueue(device, 0.0, 1e12, device)  # long transfers: all active
     pool.set_weights(np.array([1, 1, 2, 1, 3, 0.5, 0.5]))
-    pool.advance(0, 0.0, 0.1, const(np.ones(7)), bs)
+    pool.advance(0, 0.0, 0.1, se(np.ones(7), bandwidth[bs]), bs)
     shares = pool.share_hz
     assert shares[:3].sum() == pytest.approx(1e8)
     assert shares[3:].sum() == pytest.approx(4e8)
@@ -57,36 +62,89 @@ def test_shares_of_active_uplinks_sum_to_the_band():
     assert shares[4] == pytest.approx(3 * shares[3])
     # equal weights: equal shares
     pool.set_weights(None)
-    pool.advance(1, 0.1, 0.2, const(np.ones(7)), bs)
+    pool.advance(1, 0.1, 0.2, se(np.ones(7), bandwidth[bs]), bs)
     assert np.allclose(pool.share_hz[:3], 1e8 / 3) and np.allclose(pool.share_hz[3:], 1e8)
+
+
+def test_transfers_that_do_not_overlap_each_get_the_whole_band():
+    # 1000 bit/s on the whole band; two 2-bit transfers 50 ms apart in one 100 ms tick
+    pool = fixed_rate_pool(2)
+    pool.enqueue(0, 0.010, 2.0, "a")
+    pool.enqueue(1, 0.060, 2.0, "b")
+    done = pool.advance(0, 0.0, 0.1, se([1.0, 1.0]), np.zeros(2, dtype=int))
+    # each alone: 2 ms (sharing for the whole tick would have made each take 4 ms)
+    assert done == [("a", 0.010, pytest.approx(0.012)), ("b", 0.060, pytest.approx(0.062))]
+
+
+def test_overlapping_transfers_share_the_band_for_exactly_the_overlap():
+    # 1000 bit/s band. A (20 bits) starts at 10 ms alone: 10 bits by 20 ms; B (20 bits)
+    # starts then and both get 500 bit/s: A's last 10 bits end at 40 ms, when B has sent 10;
+    # B alone again: its last 10 bits at 1000 bit/s end at 50 ms. By hand, not by the code.
+    pool = fixed_rate_pool(2)
+    pool.enqueue(0, 0.010, 20.0, "A")
+    pool.enqueue(1, 0.020, 20.0, "B")
+    done = pool.advance(0, 0.0, 0.1, se([1.0, 1.0]), np.zeros(2, dtype=int))
+    assert done == [("A", 0.010, pytest.approx(0.040)), ("B", 0.020, pytest.approx(0.050))]
+    # three equal transfers starting together end together, each at a third of the rate
+    pool = fixed_rate_pool(3)
+    for device in range(3):
+        pool.enqueue(device, 0.0, 10.0, device)
+    done = pool.advance(0, 0.0, 0.1, se([1.0, 1.0, 1.0]), np.zeros(3, dtype=int))
+    assert [d[2] for d in done] == pytest.approx([0.030] * 3)
+    assert pool.airtime_s[:3] == pytest.approx([0.030] * 3)
     # a device whose transfer ended no longer takes a share
     short = fixed_rate_pool(3, [300.0])
     for device, bits in enumerate([10.0, 1e9, 1e9]):
         short.enqueue(device, 0.0, bits, device)
-    done = short.advance(0, 0.0, 0.1, const(np.ones(3)), np.zeros(3, dtype=int))
+    done = short.advance(0, 0.0, 0.1, se(np.ones(3), 300.0), np.zeros(3, dtype=int))
     assert [d[0] for d in done] == [0]
-    short.advance(1, 0.1, 0.2, const(np.ones(3)), np.zeros(3, dtype=int))
+    short.advance(1, 0.1, 0.2, se(np.ones(3), 300.0), np.zeros(3, dtype=int))
     assert np.allclose(short.share_hz[1:], 150.0)
 
 
+def test_uplink_power_stays_with_the_device_on_a_smaller_share():
+    # uplink: a device's own power on a share W_i gives SNR = P / (N W_i). Two devices with
+    # P / N = 1000 Hz on a 1000 Hz band: alone, 1000 log2(2) = 1000 bit/s; sharing, each
+    # 500 log2(1 + 2) = 792.5 bit/s (more than half of the whole band's rate).
+    pool = fixed_rate_pool(2, constant_psd=False)
+    for device in range(2):
+        pool.enqueue(device, 0.0, 1e9, device)
+    pool.advance(0, 0.0, 0.1, lambda idx: (np.full(len(idx), 1000.0), np.ones(len(idx))),
+                 np.zeros(2, dtype=int))
+    assert pool.rate_bps[:2] == pytest.approx([500.0 * np.log2(3.0)] * 2)
+
+
+def test_downlink_rates_of_a_cell_sum_to_its_shannon_capacity():
+    # downlink: the base station's power at constant density, so four users at the same
+    # place share a capacity of W log2(1 + P / (N W)) and never exceed it
+    band = 1e7
+    pool = fixed_rate_pool(4, [band])
+    snr = 100.0
+    for device in range(4):
+        pool.enqueue(device, 0.0, 1e12, device)
+    pool.advance(0, 0.0, 0.1, lambda idx: (np.full(len(idx), snr * band), np.ones(len(idx))),
+                 np.zeros(4, dtype=int))
+    assert pool.rate_bps[:4].sum() == pytest.approx(band * np.log2(1.0 + snr))
+
+
 def test_device_queue_is_fifo_and_back_to_back():
-    pool = fixed_rate_pool(1, [1.0])
+    pool = fixed_rate_pool(1)
     pool.enqueue(0, 0.01, 100.0, "a")
     pool.enqueue(0, 0.02, 100.0, "b")
     pool.enqueue(0, 0.25, 100.0, "c")
-    done = pool.advance(0, 0.0, 0.1, const([10_000.0]), np.zeros(1, dtype=int))
+    done = pool.advance(0, 0.0, 0.1, se([10.0]), np.zeros(1, dtype=int))
     assert done == [("a", 0.01, pytest.approx(0.02)),
                     ("b", pytest.approx(0.02), pytest.approx(0.03))]
-    assert pool.advance(1, 0.1, 0.2, const([10_000.0]), np.zeros(1, dtype=int)) == []
-    assert pool.advance(2, 0.2, 0.3, const([10_000.0]), np.zeros(1, dtype=int)) == [
+    assert pool.advance(1, 0.1, 0.2, se([10.0]), np.zeros(1, dtype=int)) == []
+    assert pool.advance(2, 0.2, 0.3, se([10.0]), np.zeros(1, dtype=int)) == [
         ("c", 0.25, pytest.approx(0.26))]
 
 
 def test_completions_come_in_time_order_across_devices():
-    pool = fixed_rate_pool(3, [3.0])
+    pool = fixed_rate_pool(3, [3000.0])
     for device, ready in enumerate([0.05, 0.01, 0.03]):
         pool.enqueue(device, ready, 10.0, device)
-    done = pool.advance(0, 0.0, 0.1, const(np.full(3, 1000.0)), np.zeros(3, dtype=int))
+    done = pool.advance(0, 0.0, 0.1, se(np.full(3, 10.0), 3000.0), np.zeros(3, dtype=int))
     assert [d[0] for d in done] == [1, 2, 0]
 
 
@@ -99,7 +157,7 @@ def test_path_loss_grows_and_rate_falls_with_distance():
     assert np.all(np.diff(los_probability("umi_street_canyon", d)) <= 0)
     spec = ChannelSpec(los="los", shadowing_db=0.0, fading="none")
     channel = Channel(spec, np.array([[0.0, 0.0]]), np.array([10.0]), np.array([28.0]),
-                      np.full(5, 1.5), stream(0, "test"))
+                      np.full(5, 1.5), 0)
     xy = np.column_stack([d, np.zeros(5)])
     loss = channel.candidate_loss_db(xy, np.zeros((5, 1), dtype=int), np.zeros(5))[:, 0]
     rx = 200.0 * 10 ** (-loss / 10)
@@ -108,16 +166,21 @@ def test_path_loss_grows_and_rate_falls_with_distance():
 
 
 def test_fading_is_correlated_in_time_with_unit_mean():
+    from scipy.special import j0
+
     spec = ChannelSpec(fading="rayleigh", coherence_s=0.5)
     channel = Channel(spec, np.zeros((1, 2)), np.array([10.0]), np.array([3.5]),
-                      np.full(20_000, 1.5), stream(1, "test"))
+                      np.full(20_000, 1.5), 1)
     every = np.arange(20_000)
     before = channel.fading_power(every, 1.0).copy()
-    after = channel.fading_power(every, 1.05)
+    after = channel.fading_power(every, 1.2)
     assert np.mean(after) == pytest.approx(1.0, abs=0.03)
-    rho = np.exp(-0.05 / 0.5)
-    # |h|^2 of a complex Gauss-Markov process has correlation rho^2
-    assert np.corrcoef(before, after)[0, 1] == pytest.approx(rho**2, abs=0.03)
+    # Clarke: |h|^2 has correlation J0(2 pi f_D tau)^2, with f_D = 9 / (16 pi T_c)
+    f_d = 9.0 / (16.0 * np.pi * 0.5)
+    expected = j0(2.0 * np.pi * f_d * 0.2) ** 2
+    assert np.corrcoef(before, after)[0, 1] == pytest.approx(expected, abs=0.03)
+    # a pure function of (device, time): looking again, or at fewer devices, changes nothing
+    assert np.array_equal(channel.fading_power(every[::7], 1.0), before[::7])
 
 
 def test_device_moving_across_cells_hands_over(tmp_path):

@@ -4,6 +4,8 @@ Tasks are admitted in order of arrival and their service time is known on arriva
 min-heap of core-free times gives each task's start and end exactly:
 start = max(arrival, earliest free core). Start times are non-decreasing, which lets the
 server keep its in-service and waiting tasks as one interval list for exact statistics.
+Statistics are cumulative (`busy_core_s`), so any number of observers can each take their own
+windows without disturbing one another.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import heapq
 class ComputeServer:
     """`cores` identical cores of `core_flops` each, serving one FIFO queue."""
 
-    __slots__ = ("_intervals", "core_flops", "cores", "flops_done", "free_at", "name",
-                 "tasks_admitted")
+    __slots__ = ("_ended_busy_s", "_intervals", "_pruned_at", "core_flops", "cores",
+                 "flops_done", "free_at", "name", "tasks_admitted")
 
     def __init__(self, name: str, cores: int, core_flops: float):
         self.name = name
@@ -24,7 +26,9 @@ class ComputeServer:
         self.free_at = [0.0] * cores  # a heap
         self.flops_done = 0.0  # cumulative FLOPs admitted
         self.tasks_admitted = 0
-        self._intervals: list[tuple[float, float, float]] = []  # (arrival, start, end)
+        self._intervals: list[tuple[float, float]] = []  # (start, end) not ended by _pruned_at
+        self._ended_busy_s = 0.0  # core-seconds of the intervals already pruned
+        self._pruned_at = 0.0
 
     def wait_s(self, t: float) -> float:
         """How long a task arriving at t would queue before a core is free."""
@@ -38,20 +42,21 @@ class ComputeServer:
         heapq.heapreplace(self.free_at, end)
         self.flops_done += flops
         self.tasks_admitted += 1
-        self._intervals.append((t, start, end))
+        self._intervals.append((start, end))
         return start, end
 
-    def window_stats(self, t0: float, t1: float) -> tuple[float, int]:
-        """Busy fraction of the cores over [t0, t1), and the queue length at t1.
+    def busy_core_s(self, t: float) -> float:
+        """Core-seconds of service given in [0, t). Observers call it at the current simulated
+        time (non-decreasing); intervals ended by then are folded into a running total."""
+        if t > self._pruned_at:
+            ended = [iv for iv in self._intervals if iv[1] <= t]
+            if ended:
+                self._ended_busy_s += sum(end - start for start, end in ended)
+                self._intervals = [iv for iv in self._intervals if iv[1] > t]
+            self._pruned_at = t
+        return self._ended_busy_s + sum(max(0.0, min(end, t) - start)
+                                        for start, end in self._intervals)
 
-        Forgets tasks that ended before t1, so call it with increasing windows."""
-        busy = 0.0
-        waiting = 0
-        for _, start, end in self._intervals:
-            if start >= t1:
-                waiting += 1  # arrived (admission happens at arrival) but not started
-                continue
-            busy += max(0.0, min(end, t1) - max(start, t0))
-        self._intervals = [iv for iv in self._intervals if iv[2] > t1]
-        span = (t1 - t0) * self.cores
-        return (busy / span if span > 0 else 0.0), waiting
+    def queue_length(self, t: float) -> int:
+        """Tasks admitted (admission happens on arrival) whose service starts after t."""
+        return sum(1 for start, _ in self._intervals if start >= t)

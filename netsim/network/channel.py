@@ -4,11 +4,13 @@ Received power = tx power + antenna gains - path loss - shadowing + small-scale 
 - Path loss: 3GPP 38.901 (see `pathloss`); each device-base-station pair keeps a fixed uniform
   draw u, and is in LOS while u < P_LOS(d), so LOS changes consistently as devices move.
 - Shadowing: log-normal, one value per pair, decorrelating with the distance the device has
-  travelled since the pair was last looked at (Gudmundson: rho = exp(-moved / d_corr)).
-- Fading: Rayleigh or Rician, a complex Gauss-Markov (Ornstein-Uhlenbeck) process per device
-  with rho = exp(-dt / coherence time) between the times it is looked at.
-Both random processes are Markov, so advancing a pair or a device only when it is needed is
-exact; a tick then costs in proportion to the devices that transmit, not to all devices.
+  travelled since the pair was last measured (Gudmundson: rho = exp(-moved / d_corr), with
+  38.901's decorrelation distance for the pair's LOS state unless the scenario sets one).
+  Pairs are measured at large-scale updates in a fixed order that depends on positions only.
+- Fading: Rayleigh or Rician, a sum of sinusoids per device (`fading.SumOfSinusoids`): a
+  function of (device, time), so looking at a device draws nothing.
+LOS draws, shadowing and fading each have their own random stream of the root seed, so no
+decision, recording setting or order of looks changes what any of them produces.
 The rate on a share W Hz of a base station's band is W * log2(1 + P_rx / (N0 * W)), capped at
 the scenario's highest spectral efficiency.
 """
@@ -17,7 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from netsim.network.pathloss import SHADOWING_SIGMA_DB, los_probability, path_loss_db
+from netsim.network.fading import SumOfSinusoids, doppler_hz
+from netsim.network.pathloss import (
+    SHADOWING_DECORRELATION_M,
+    SHADOWING_SIGMA_DB,
+    los_probability,
+    path_loss_db,
+)
+from netsim.rng import stream
 from netsim.scenario.schema import ChannelSpec
 
 
@@ -35,21 +44,23 @@ class Channel:
         bs_height_m: np.ndarray,
         bs_carrier_ghz: np.ndarray,
         device_height_m: np.ndarray,
-        rng: np.random.Generator,
+        seed: int,
     ):
         self.spec = spec
         self.bs_xy = bs_xy
         self.bs_height_m = bs_height_m
         self.bs_carrier_ghz = bs_carrier_ghz
         self.device_height_m = device_height_m
-        self.rng = rng
         n, b = len(device_height_m), len(bs_xy)
-        self._los_draw = rng.random((n, b))
-        self._shadow_z = rng.standard_normal((n, b)) if self._shadowing_on else np.zeros((n, b))
+        self._los_draw = stream(seed, "channel/los").random((n, b))
+        self._shadow_rng = stream(seed, "channel/shadowing")
+        self._shadow_z = (self._shadow_rng.standard_normal((n, b)) if self._shadowing_on
+                          else np.zeros((n, b)))
         self._shadow_odometer = np.zeros((n, b))
         self._row_base = (np.arange(n) * b)[:, None]
-        self._fading = self._complex_normal(n) if spec.fading != "none" else None
-        self._fading_t = np.zeros(n)
+        self._fading = (SumOfSinusoids(n, doppler_hz(spec.coherence_s),
+                                       stream(seed, "channel/fading"))
+                        if spec.fading != "none" else None)
         k = 10.0 ** (spec.rician_k_db / 10.0)
         self._rician_los = np.sqrt(k / (k + 1.0)) if spec.fading == "rician" else 0.0
         self._rician_scatter = np.sqrt(1.0 / (k + 1.0)) if spec.fading == "rician" else 1.0
@@ -58,9 +69,6 @@ class Channel:
     @property
     def _shadowing_on(self) -> bool:
         return self.spec.shadowing_db is None or self.spec.shadowing_db > 0
-
-    def _complex_normal(self, n: int) -> np.ndarray:
-        return (self.rng.standard_normal(n) + 1j * self.rng.standard_normal(n)) / np.sqrt(2.0)
 
     def pair_index(self, cand: np.ndarray) -> np.ndarray:
         """Flat indices into (device, base station) arrays of devices i and base stations
@@ -72,7 +80,8 @@ class Channel:
             return np.ones(d2d.shape, dtype=bool)
         if self.spec.los == "nlos":
             return np.zeros(d2d.shape, dtype=bool)
-        return self._los_draw.ravel()[pairs] < los_probability(self.spec.path_loss, d2d)
+        h_ut = self.device_height_m[: len(d2d), None]
+        return self._los_draw.ravel()[pairs] < los_probability(self.spec.path_loss, d2d, h_ut)
 
     def candidate_loss_db(self, xy: np.ndarray, cand: np.ndarray,
                           odometer_m: np.ndarray) -> np.ndarray:
@@ -95,8 +104,8 @@ class Channel:
         moved = odometer_m[:, None] - shadow_odometer[pairs]
         z = shadow_z[pairs]
         if np.any(moved > 0):
-            rho = np.exp(-moved / self.spec.shadowing_decorrelation_m)
-            z = rho * z + np.sqrt(1.0 - rho * rho) * self.rng.standard_normal(z.shape)
+            rho = np.exp(-moved / self._decorrelation_m(los))
+            z = rho * z + np.sqrt(1.0 - rho * rho) * self._shadow_rng.standard_normal(z.shape)
             shadow_z[pairs] = z
             shadow_odometer[pairs] = odometer_m[:, None]
         if self.spec.shadowing_db is None:
@@ -106,20 +115,21 @@ class Channel:
             sigma = self.spec.shadowing_db
         return loss + sigma * z
 
+    def _decorrelation_m(self, los: np.ndarray) -> np.ndarray | float:
+        if self.spec.shadowing_decorrelation_m is not None:
+            return self.spec.shadowing_decorrelation_m
+        return np.where(los, SHADOWING_DECORRELATION_M[(self.spec.path_loss, True)],
+                        SHADOWING_DECORRELATION_M[(self.spec.path_loss, False)])
+
     def fading_power(self, index: np.ndarray, t: float) -> np.ndarray | float:
-        """|h|^2 (mean 1) of devices `index` at time t (>= the last time they were looked
-        at); 1.0 without fading."""
+        """|h|^2 (mean 1) of devices `index` at time t; 1.0 without fading. Pure: a function
+        of (device, t) that draws nothing."""
         if self._fading is None:
             return 1.0
-        rho = np.exp((self._fading_t[index] - t) / self.spec.coherence_s)
-        # standard complex normals: pairs of real normals viewed as complex, scaled by 1/sqrt 2
-        innovation = self.rng.standard_normal(2 * len(index)).view(np.complex128)
-        h = rho * self._fading[index] + np.sqrt(0.5 - 0.5 * rho * rho) * innovation
-        self._fading[index] = h
-        self._fading_t[index] = t
         if self.spec.fading == "rician":
-            h = self._rician_los + self._rician_scatter * h
-        return np.square(np.abs(h))
+            h = self._rician_los + self._rician_scatter * self._fading.gain(index, t)
+            return h.real * h.real + h.imag * h.imag
+        return self._fading.power(index, t)
 
     def rx_for_rate_mw(self, rate_bps: np.ndarray, bandwidth_hz: np.ndarray) -> np.ndarray:
         """The received power at which the whole band gives `rate_bps` (inverse Shannon,
@@ -128,9 +138,11 @@ class Channel:
         se = np.minimum(rate_bps / bandwidth_hz, self.spec.max_spectral_efficiency)
         return self.noise_mw_per_hz * bandwidth_hz * (np.exp2(se) - 1.0)
 
-    def rate_bps(self, rx_mw: np.ndarray, share_hz: np.ndarray) -> np.ndarray:
-        """Shannon rate on `share_hz` at received power `rx_mw`, capped at the highest MCS."""
+    def rate_bps(self, rx_mw: np.ndarray, share_hz: np.ndarray,
+                 noise_mw_per_hz: np.ndarray | float | None = None) -> np.ndarray:
+        """Shannon rate on `share_hz` at received power `rx_mw`, capped at the highest MCS,
+        over thermal noise or the given noise + interference density."""
+        noise = self.noise_mw_per_hz if noise_mw_per_hz is None else noise_mw_per_hz
         # a zero share gives rate 0 through the final product; the floor only avoids 0/0
-        # (cheaper than np.errstate or a masked divide at the sizes of a tick)
-        snr = rx_mw / np.maximum(self.noise_mw_per_hz * share_hz, 1e-300)
+        snr = rx_mw / np.maximum(noise * share_hz, 1e-300)
         return share_hz * np.minimum(np.log2(1.0 + snr), self.spec.max_spectral_efficiency)

@@ -5,7 +5,10 @@ and shadowing sigmas. 38.901 is specified for 0.5-100 GHz; above 100 GHz (sub-TH
 the same distance and frequency terms, which measurement campaigns at 140 GHz found to hold
 for the close-in model, and add molecular absorption as a separate dB/km term (set it in the
 scenario: `channel.absorption_db_per_km`). Distances below 10 m are clamped to 10 m, the
-formulas' lower validity bound.
+formulas' lower validity bound. Both models are specified for user heights of 1.5-22.5 m
+(`UT_HEIGHT_RANGE_M`); the scenario loader refuses heights outside it. The breakpoint uses an
+effective environment height of 1 m: exact for UMi, and for UMa below 13 m (above, 38.901
+draws h_E at random; we keep 1 m).
 """
 
 from __future__ import annotations
@@ -21,13 +24,26 @@ SHADOWING_SIGMA_DB = {
     ("uma", True): 4.0,
     ("uma", False): 6.0,
 }
+# 38.901 Table 7.5-6: shadow-fading decorrelation distances (m) per scenario and LOS state
+SHADOWING_DECORRELATION_M = {
+    ("umi_street_canyon", True): 10.0,
+    ("umi_street_canyon", False): 13.0,
+    ("uma", True): 37.0,
+    ("uma", False): 50.0,
+}
+UT_HEIGHT_RANGE_M = (1.5, 22.5)
 
 
-def los_probability(model: str, d2d_m: np.ndarray) -> np.ndarray:
-    """Probability of line of sight at 2-D distance d (outdoor users, h_UT <= 13 m for UMa)."""
+def los_probability(model: str, d2d_m: np.ndarray,
+                    h_ut_m: np.ndarray | float = 1.5) -> np.ndarray:
+    """Probability of line of sight at 2-D distance d for outdoor users (38.901 Table
+    7.4.2-1), with UMa's height term C'(h_UT) = ((h_UT - 13) / 10)^1.5 above 13 m."""
     d = np.maximum(d2d_m, 1e-9)
     decay = 36.0 if model == "umi_street_canyon" else 63.0
     p = 18.0 / d + np.exp(-d / decay) * (1.0 - 18.0 / d)
+    if model == "uma":
+        c_prime = np.maximum((np.asarray(h_ut_m, dtype=float) - 13.0) / 10.0, 0.0) ** 1.5
+        p = p * (1.0 + c_prime * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
     return np.where(d <= 18.0, 1.0, p)
 
 

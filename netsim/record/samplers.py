@@ -27,7 +27,6 @@ class ServerLinkSampler:
         self.wired = wired
         self._marks: dict[str, list[float]] = {}
         self.t_last = 0.0
-        self.busy_fraction: dict[str, float] = {}  # per server, over the latest window
 
     def _delta(self, key: str, values: list[float]) -> list[float]:
         before = self._marks.get(key) or [0.0] * len(values)
@@ -39,10 +38,11 @@ class ServerLinkSampler:
         if window <= 0:
             return
         for server in self.servers:
-            busy, queue = server.window_stats(self.t_last, t)
-            self.busy_fraction[server.name] = busy
-            flops, tasks = self._delta(server.name, [server.flops_done, server.tasks_admitted])
-            self.recorder.servers.rows.append((t, server.name, server.cores, queue, busy, flops,
+            flops, tasks, busy_s = self._delta(server.name, [
+                server.flops_done, server.tasks_admitted, server.busy_core_s(t)])
+            self.recorder.servers.rows.append((t, server.name, server.cores,
+                                               server.queue_length(t),
+                                               busy_s / (window * server.cores), flops,
                                                int(tasks)))
         rows = self.recorder.links.rows
         for kind, pool in self.radio:
@@ -63,7 +63,7 @@ class ServerLinkSampler:
 
 
 def device_sample(t: float, n: int, group: np.ndarray, group_names: list[str], xy: np.ndarray,
-                  bs_of: np.ndarray, bs_ids: list[str], rx_mw: np.ndarray,
+                  bs_of: np.ndarray, bs_ids: list[str], rx_mw: np.ndarray, sinr: np.ndarray,
                   spectral_efficiency: np.ndarray, uplink: RadioPool,
                   state, market: dict[str, np.ndarray] | None = None) -> pa.Table:
     """One row per device at time t, as a table of the `devices` schema; `market` fills the
@@ -71,10 +71,12 @@ def device_sample(t: float, n: int, group: np.ndarray, group_names: list[str], x
     market = market or {}
     with np.errstate(divide="ignore"):
         rx_dbm = 10.0 * np.log10(rx_mw)
+        sinr_db = 10.0 * np.log10(sinr)
     columns = [
         pa.array(np.full(n, t)), pa.array(np.arange(n, dtype=np.int32)),
         categories(group, group_names), pa.array(xy[:, 0]), pa.array(xy[:, 1]),
-        categories(bs_of, bs_ids), pa.array(rx_dbm), pa.array(spectral_efficiency),
+        categories(bs_of, bs_ids), pa.array(rx_dbm), pa.array(sinr_db),
+        pa.array(spectral_efficiency),
         pa.array(np.where(uplink.busy, uplink.rate_bps, 0.0)),
         pa.array(state.split_layer.astype(np.int16)), pa.array(state.battery_j),
         pa.array(state.energy_used_j), pa.array(state.local_flops),

@@ -30,7 +30,8 @@ TASKS = pa.schema([
 DEVICES = pa.schema([
     ("t", pa.float64()), ("device", pa.int32()), ("group", CATEGORY), ("x_m", pa.float64()),
     ("y_m", pa.float64()), ("bs", CATEGORY), ("rx_power_dbm", pa.float64()),
-    ("spectral_efficiency", pa.float64()), ("uplink_rate_bps", pa.float64()),
+    ("sinr_db", pa.float64()), ("spectral_efficiency", pa.float64()),
+    ("uplink_rate_bps", pa.float64()),
     ("split_layer", pa.int16()), ("battery_j", pa.float64()), ("energy_used_j", pa.float64()),
     ("local_flops", pa.float64()), ("uplink_queue", pa.int32()),
     # market parameters and outcome, on the rows written at market epochs (else null)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from netsim.network.pathloss import UT_HEIGHT_RANGE_M
 from netsim.scenario.schema import Scenario, TraceArrivals
 from netsim.workload.profiles import builtin_profiles, load_profile, resolve_profile_path
 from netsim.workload.traces import read_trace, trace_path
@@ -260,6 +261,11 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
                 need = "> 0" if strict else ">= 0"
                 problems.append(Problem(f"{where}.{name}", f"every value must be {need} (lowest "
                                         f"possible is {dist.lower_bound()}); give normal a min"))
+        low, high = UT_HEIGHT_RANGE_M
+        if not low <= group.height_m <= high:
+            problems.append(Problem(f"{where}.height_m", f"{group.height_m:g} m is outside "
+                                    f"{low:g}-{high:g} m, where the 3GPP 38.901 "
+                                    f"'{scn.channel.path_loss}' model is valid"))
         if n_layers is not None and group.split_layer > n_layers:
             problems.append(Problem(f"{where}.split_layer", f"{group.split_layer} is not in "
                                     f"0..{n_layers} (layers of '{scn.workload.model}')"))

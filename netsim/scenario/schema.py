@@ -309,7 +309,8 @@ class DeviceGroupSpec(StrictModel):
         description="memory for model parameters: a device runs at most the layers whose "
         "parameters fit, whatever its split_layer")
     tx_power_dbm: float = Field(default=23.0, ge=-30.0, le=40.0)
-    height_m: PositiveFloat = 1.5
+    height_m: PositiveFloat = Field(default=1.5, description="antenna height; 38.901 path "
+                                    "loss is valid for 1.5-22.5 m")
     antenna_gain_dbi: float = Field(default=0.0, ge=0.0, le=30.0)
     placement: Placement = UniformPlacement()
     mobility: Mobility = StaticMobility()
@@ -326,7 +327,9 @@ class ChannelSpec(StrictModel):
     los: Literal["probabilistic", "los", "nlos"] = "probabilistic"
     shadowing_db: NonNegativeFloat | None = Field(
         default=None, description="log-normal sigma; null = the 3GPP value for LOS/NLOS")
-    shadowing_decorrelation_m: PositiveFloat = 10.0
+    shadowing_decorrelation_m: PositiveFloat | None = Field(
+        default=None, description="distance over which shadowing decorrelates (1/e); null = "
+        "38.901 Table 7.5-6 for the model and LOS state (UMi 10/13 m, UMa 37/50 m)")
     absorption_db_per_km: NonNegativeFloat = Field(
         default=0.0, description="molecular absorption (sub-THz carriers)")
     fading: Literal["none", "rayleigh", "rician"] = "rayleigh"
@@ -338,6 +341,14 @@ class ChannelSpec(StrictModel):
     max_spectral_efficiency: PositiveFloat = Field(
         default=7.4, description="bit/s/Hz cap of the highest modulation and coding scheme")
     handover_margin_db: NonNegativeFloat = 3.0
+    interference: Literal["none", "co_channel"] = Field(
+        default="co_channel", description="co_channel: rates come from the SINR, with the "
+        "uplinks of other cells and the downlinks of other base stations on overlapping "
+        "bands as interference; none: from the SNR")
+    frequency_reuse: Literal[1, 3] = Field(
+        default=1, description="3: base stations are spread over three sub-bands (each "
+        "bandwidth_hz is then its own sub-band) and only those on the same one interfere; "
+        "distinct carriers also separate bands")
     large_scale_update_s: PositiveFloat = Field(
         default=1.0, description="interval of large-scale updates: positions, path loss, "
         "shadowing and attachment (handover) decisions; fading changes every tick")
