@@ -106,8 +106,11 @@ class Simulation:
                              if scn.channel.interference == "co_channel" and self.n_bs > 1
                              else None)
         noise = self.channel.noise_mw_per_hz
-        self.up_noise_mw_per_hz = np.full(self.n_bs, noise)  # noise + interference, per BS
-        self._down_load = np.zeros(self.n_bs)
+        # noise + interference densities: uplink per base station, downlink per device
+        self.up_noise_mw_per_hz = np.full(self.n_bs, noise)
+        self.down_noise_mw_per_hz = np.full(self.n_devices, noise)
+        self._t_interference = 0.0
+        self._down_busy_mark = np.zeros(self.n_bs)
         self.mobility = [build_mobility(g.mobility, idx, (scn.area.width_m, scn.area.height_m),
                                         stream(self.seed, f"mobility/{g.group}"),
                                         loaded.base_dir)
@@ -144,6 +147,8 @@ class Simulation:
                                 constant_psd=False)
         self.downlink = RadioPool(self.n_devices, bss.downlink_bandwidth_hz, self.tick_s,
                                   max_se, constant_psd=True)
+        if self.interference is not None:
+            self.uplink.track_airtime()
         wl = scn.workload
         self.flow = TaskFlow(
             self.profile, self.devices, self.bs_of, self.bs_links,
@@ -190,7 +195,6 @@ class Simulation:
             self._slow_step(k, t0)
         if self._rate_trace is not None:
             self._rate_trace.advance(t0)
-        self._update_interference()
         self.flow.after_uplink(self.uplink.advance(
             k, t0, t1, lambda idx: self._uplink_link(idx, t0), self.bs_of))
         self.flow.admit(t1)
@@ -199,20 +203,23 @@ class Simulation:
         self.flow.finish_local(k, t1)
         self._maybe_sample(k, t0)
 
-    def _update_interference(self) -> None:
-        """Interference densities of this tick from the previous tick's senders and loads."""
-        if self.interference is None:
+    def _update_interference(self, t: float) -> None:
+        """Interference densities for the next large-scale interval, from the airtimes and
+        loads of the one that ended (see network/interference.py)."""
+        span = t - self._t_interference
+        if self.interference is None or span <= 0.0:
             return
         noise = self.channel.noise_mw_per_hz
-        senders = self.uplink.senders
-        if senders:
-            idx = np.array(senders)
-            self.up_noise_mw_per_hz = noise + self.interference.uplink(
-                idx, self.uplink.airtime_s[idx] / self.tick_s, self.bs_of[idx],
-                self._cand[idx], self._up_rx_cand[idx])
-        else:
-            self.up_noise_mw_per_hz = np.full(self.n_bs, noise)
-        self._down_load = self.downlink.bs_busy_s / self.tick_s
+        senders, airtime = self.uplink.take_airtime()
+        self.up_noise_mw_per_hz = noise + self.interference.uplink(
+            senders, airtime / span, self.bs_of[senders], self._cand[senders],
+            self._up_rx_cand[senders])
+        busy = np.array(self.downlink.band_busy_s)
+        load = (busy - self._down_busy_mark) / span
+        self._down_busy_mark = busy
+        self.down_noise_mw_per_hz = noise + self.interference.downlink(
+            self.bs_of, self._cand, self._dl_rx_cand, load)
+        self._t_interference = t
 
     def _uplink_link(self, idx: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
         """Received power (whole band, with fading) and noise + interference density of
@@ -230,12 +237,8 @@ class Simulation:
     def _downlink_link(self, idx: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
         """The base station's whole power as received by devices `idx`, and their noise +
         interference density."""
-        rx = self._dl_base[idx] * self.channel.fading_power(idx, t)
-        noise = self.channel.noise_mw_per_hz
-        if self.interference is None:
-            return rx, np.full(len(idx), noise)
-        return rx, noise + self.interference.downlink(self.bs_of[idx], self._cand[idx],
-                                                      self._dl_rx_cand[idx], self._down_load)
+        return (self._dl_base[idx] * self.channel.fading_power(idx, t),
+                self.down_noise_mw_per_hz[idx])
 
     def uplink_full_band_rate_bps(self) -> np.ndarray:
         """Each device's uplink rate with its base station's whole band, without fading, at
@@ -250,6 +253,7 @@ class Simulation:
         point and its device's battery are read at the start of its interval."""
         if t0 > 0.0:
             self._update_large_scale(t0)
+            self._update_interference(t0)
         interval = self.scenario.channel.large_scale_update_s
         k_next = max(k + 1, math.ceil((t0 + interval) / self.tick_s - 1e-9))
         self._next_slow_s = min(k_next * self.tick_s, self.horizon_s)

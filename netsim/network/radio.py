@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -54,11 +55,9 @@ class RadioPool:
         self.active: set[int] = set()  # devices with a transfer in progress
         self.n_bs = n_bs
         self.weights: np.ndarray | None = None  # share weights; None = equal shares
-        self.rate_bps = np.zeros(n_devices)  # mean rate while sending, latest tick it sent in
-        self.share_hz = np.zeros(n_devices)  # mean share while sending, same tick
-        self.airtime_s = np.zeros(n_devices)  # time spent sending in the latest tick
-        self.bs_busy_s = np.zeros(n_bs)  # time each band was in use in the latest tick
-        self.senders: list[int] = []  # devices that sent in the latest tick
+        # per device, the latest tick it sent in: mean rate while sending
+        self.rate_bps = [0.0] * n_devices
+        self.airtime_s: dict[int, float] | None = None  # per device, since taken; if tracked
         self._wake: dict[int, set[int]] = {}
         self._seq = 0
         self._next_k = 0
@@ -66,6 +65,7 @@ class RadioPool:
         self.bits_sent = [0.0] * n_bs
         self.tx_s = [0.0] * n_bs  # transmitter-seconds: mean concurrent senders x time
         self.busy_hz_s = [0.0] * n_bs  # band in use: Hz x seconds
+        self.band_busy_s = [0.0] * n_bs  # time with at least one transfer in progress
 
     def enqueue(self, device: int, ready_s: float, bits: float, payload: Any) -> None:
         """Queue a transfer that can start at `ready_s` (in the current tick or later)."""
@@ -98,33 +98,33 @@ class RadioPool:
         """Send over the tick [t0, t1) with processor sharing per band; return the transfers
         that ended, in order of their end times."""
         self._next_k = k + 1
-        if self.senders:  # airtime is per tick: clear the previous tick's senders
-            self.airtime_s[self.senders] = 0.0
-            self.senders = []
-        self.bs_busy_s[:] = 0.0
         woken = self._wake.pop(k, None)
         members = self.active | woken if woken else self.active
         if not members:
             return []
         cand = np.fromiter(members, dtype=np.int64, count=len(members))
-        bs = bs_of[cand]
-        order = np.lexsort((cand, bs))  # by base station, then device: a fixed order
-        cand, bs = cand[order], bs[order]
+        cand.sort()  # a fixed order, for reproducible runs
         rx, noise = link_fn(cand)
+        bands = self.bandwidth_hz[bs_of[cand]]
         if self.constant_psd:  # the rate is linear in the share: keep its spectral efficiency
-            band = self.bandwidth_hz[bs]
-            quality = np.minimum(np.log2(1.0 + rx / (noise * band)), self.max_se)
+            quality = np.minimum(np.log2(1.0 + rx / (noise * bands)), self.max_se)
         else:  # SINR on a share W_i is quality / W_i
             quality = rx / noise
-        weight = np.ones(len(cand)) if self.weights is None else self.weights[cand]
+        weights = None if self.weights is None else self.weights[cand].tolist()
+        # group by base station in plain Python: a tick has few members per base station
+        groups: dict[int, tuple[list, list, list]] = {}
+        for device, b, q, w in zip(cand.tolist(), bs_of[cand].tolist(), quality.tolist(),
+                                   weights or repeat(1.0)):
+            group = groups.get(b)
+            if group is None:
+                groups[b] = ([device], [q], [w])
+            else:
+                group[0].append(device)
+                group[1].append(q)
+                group[2].append(w)
         done: list[Completion] = []
-        starts = np.flatnonzero(np.diff(bs)) + 1
-        bounds = zip([0, *starts.tolist()], [*starts.tolist(), len(cand)])
-        cand_l, quality_l, weight_l = cand.tolist(), quality.tolist(), weight.tolist()
-        bs_l = bs.tolist()
-        for lo, hi in bounds:
-            self._share_band(bs_l[lo], cand_l[lo:hi], quality_l[lo:hi], weight_l[lo:hi],
-                             t0, t1, done)
+        for b, (devices, qualities, weight) in groups.items():
+            self._share_band(b, devices, qualities, weight, t0, t1, done)
         if len(done) > 1:
             done.sort(key=_BY_FINISH)
         return done
@@ -132,27 +132,38 @@ class RadioPool:
     def _share_band(self, b: int, devices: list[int], quality: list[float],
                     weight: list[float], t0: float, t1: float, done: list[Completion]) -> None:
         """Weighted processor sharing of base station b's band over [t0, t1): an event loop
-        over the transfer starts and ends inside the tick (plain Python floats: the groups
-        are small and numpy's per-call cost would dominate)."""
-        band, max_se, linear = float(self.bandwidth_hz[b]), self.max_se, self.constant_psd
+        over the transfer starts and ends inside the tick.
+
+        Speed: this loop is the engine's largest cost, so it works on plain Python floats in
+        per-position lists (no numpy: the groups are small and a call costs more than the
+        arithmetic), inlines the rate formula, and gives a transfer alone on the band (the
+        common case) its own branch without list building. While anything is sending the
+        whole band is in use, so band use is kept per band, not per transfer."""
+        band = float(self.bandwidth_hz[b])
+        linear, max_se, log2 = self.constant_psd, self.max_se, math.log2
         queues, busy, remaining, started = self.queues, self.busy, self.remaining_bits, \
             self.started_at
+        n = len(devices)
+        equal = self.weights is None
         sending: list[int] = []  # positions (into devices) of transfers in progress
         pending: list[tuple[float, int]] = []  # (ready time, position) of heads in the tick
+        left = [0.0] * n  # bits left of each position's transfer in progress
         for pos, device in enumerate(devices):
             if busy[device]:
                 sending.append(pos)
+                left[pos] = remaining[device]
             elif queues[device]:  # (a stale wake-up may find the queue already empty)
                 ready = queues[device][0][0]
                 if ready < t1:
                     pending.append((ready if ready > t0 else t0, pos))
                 else:
                     self._wake_at(ready, device)
-        pending.sort()
-        sent = [0.0] * len(devices)
-        air = [0.0] * len(devices)
-        hz_s = [0.0] * len(devices)
-        busy_s = 0.0
+        if len(pending) > 1:
+            pending.sort()
+        sent = [0.0] * n
+        air = [0.0] * n
+        rate_of = [0.0] * n  # rates of the current segment
+        busy_s = 0.0  # time with a positive rate on the band
         now = t0
         p = 0  # next pending start
         while True:
@@ -161,88 +172,134 @@ class RadioPool:
                 p += 1
                 device = devices[pos]
                 busy[device] = True
-                remaining[device] = queues[device][0][2]
+                left[pos] = queues[device][0][2]
                 started[device] = now
                 sending.append(pos)
-            next_start = pending[p][0] if p < len(pending) else t1
+            t_next = pending[p][0] if p < len(pending) else t1
             if not sending:
-                if next_start >= t1:
+                if t_next >= t1:
                     break
-                now = next_start
+                now = t_next
                 continue
-            total = 0.0
+            if len(sending) == 1:  # alone on the band: no shares to compute
+                pos = sending[0]
+                if weight[pos] <= 0.0:
+                    rate = 0.0
+                elif linear:
+                    rate = band * quality[pos]
+                else:
+                    se = log2(1.0 + quality[pos] / band)
+                    rate = band * (se if se < max_se else max_se)
+                bits = left[pos]
+                if rate > 0.0 and now + bits / rate <= t_next:  # it ends first
+                    end = now + bits / rate
+                    sent[pos] += bits
+                    air[pos] += end - now
+                    busy_s += end - now
+                    device = devices[pos]
+                    queue = queues[device]
+                    done.append((queue.pop(0)[3], started[device], end))
+                    busy[device] = False
+                    sending = []
+                    if queue:  # the device's next transfer, back to back or later
+                        ready = queue[0][0]
+                        if ready < t1:
+                            bisect.insort(pending, (ready if ready > end else end, pos), lo=p)
+                        else:
+                            self._wake_at(ready, device)
+                    now = end
+                else:
+                    dt = t_next - now
+                    left[pos] = bits - rate * dt
+                    sent[pos] += rate * dt
+                    air[pos] += dt
+                    if rate > 0.0:
+                        busy_s += dt
+                    now = t_next
+                if now >= t1:
+                    break
+                continue
+            # several: shares and rates of this segment, and the first end among them
+            if equal:
+                total = float(len(sending))
+            else:
+                total = 0.0
+                for pos in sending:
+                    total += weight[pos]
+            scale = band / total if total > 0.0 else 0.0
             for pos in sending:
-                total += weight[pos]
-            # rates of this segment, and the first end among them
-            rates = []
-            t_next = next_start
-            for pos in sending:
-                share = band * weight[pos] / total if total > 0.0 else 0.0
+                share = scale * weight[pos]
                 if share <= 0.0:
                     rate = 0.0
                 elif linear:
                     rate = share * quality[pos]
                 else:
-                    se = math.log2(1.0 + quality[pos] / share)
+                    se = log2(1.0 + quality[pos] / share)
                     rate = share * (se if se < max_se else max_se)
-                rates.append((pos, rate, share))
+                rate_of[pos] = rate
                 if rate > 0.0:
-                    end = now + remaining[devices[pos]] / rate
+                    end = now + left[pos] / rate
                     if end < t_next:
                         t_next = end
             dt = t_next - now
-            busy_s += dt
-            still = []
-            for pos, rate, share in rates:
-                device = devices[pos]
-                left = remaining[device]
-                if rate > 0.0 and now + left / rate <= t_next:  # ends now: exact end time
-                    sent[pos] += left
-                    air[pos] += dt
-                    hz_s[pos] += share * dt
+            if scale > 0.0:
+                busy_s += dt
+            ended = False
+            for pos in sending:
+                rate = rate_of[pos]
+                air[pos] += dt
+                if rate > 0.0 and now + left[pos] / rate <= t_next:  # ends now: exact time
+                    sent[pos] += left[pos]
+                    ended = True
+                    device = devices[pos]
                     queue = queues[device]
                     done.append((queue.pop(0)[3], started[device], t_next))
                     busy[device] = False
                     if queue:  # the device's next transfer, back to back or later
                         ready = queue[0][0]
                         if ready < t1:
-                            ready = ready if ready > t_next else t_next
-                            bisect.insort(pending, (ready, pos), lo=p)
+                            bisect.insort(pending, (ready if ready > t_next else t_next, pos),
+                                          lo=p)
                         else:
                             self._wake_at(ready, device)
                 else:
-                    remaining[device] = left - rate * dt
+                    left[pos] -= rate * dt
                     sent[pos] += rate * dt
-                    air[pos] += dt
-                    hz_s[pos] += share * dt
-                    still.append(pos)
-            sending = still
+            if ended:
+                sending = [pos for pos in sending if busy[devices[pos]]]
             now = t_next
             if now >= t1:
                 break
         active = self.active
-        for pos in sending:
-            active.add(devices[pos])
-        total_bits = 0.0
-        total_air = 0.0
-        total_hz_s = 0.0
-        rate_bps, share_hz, airtime = self.rate_bps, self.share_hz, self.airtime_s
+        total_bits = total_air = 0.0
+        rate_bps, airtime = self.rate_bps, self.airtime_s
         for pos, device in enumerate(devices):
-            if not busy[device]:
+            if busy[device]:
+                active.add(device)
+                remaining[device] = left[pos]
+            else:
                 active.discard(device)
             a = air[pos]
             if a > 0.0:
                 rate_bps[device] = sent[pos] / a
-                share_hz[device] = hz_s[pos] / a
-                airtime[device] = a
-                self.senders.append(device)
+                if airtime is not None:
+                    airtime[device] = airtime.get(device, 0.0) + a
                 total_bits += sent[pos]
                 total_air += a
-                total_hz_s += hz_s[pos]
         self.bits_sent[b] += total_bits
         self.tx_s[b] += total_air
-        self.busy_hz_s[b] += total_hz_s
-        self.bs_busy_s[b] = busy_s
+        self.busy_hz_s[b] += band * busy_s
+        self.band_busy_s[b] += busy_s
+
+    def track_airtime(self) -> None:
+        """Keep each device's time spent sending (for interference), from now on."""
+        self.airtime_s = {}
+
+    def take_airtime(self) -> tuple[np.ndarray, np.ndarray]:
+        """Devices that sent since the last call and their time sending; starts anew."""
+        airtime, self.airtime_s = self.airtime_s or {}, {}
+        return (np.fromiter(airtime.keys(), dtype=np.int64, count=len(airtime)),
+                np.fromiter(airtime.values(), dtype=float, count=len(airtime)))
 
     def set_weights(self, weights: np.ndarray | None) -> None:
         """Share each band in proportion to per-device weights from the next tick on

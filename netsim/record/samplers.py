@@ -77,7 +77,7 @@ def device_sample(t: float, n: int, group: np.ndarray, group_names: list[str], x
         categories(group, group_names), pa.array(xy[:, 0]), pa.array(xy[:, 1]),
         categories(bs_of, bs_ids), pa.array(rx_dbm), pa.array(sinr_db),
         pa.array(spectral_efficiency),
-        pa.array(np.where(uplink.busy, uplink.rate_bps, 0.0)),
+        pa.array(np.where(uplink.busy, np.asarray(uplink.rate_bps), 0.0)),
         pa.array(state.split_layer.astype(np.int16)), pa.array(state.battery_j),
         pa.array(state.energy_used_j), pa.array(state.local_flops),
         pa.array(np.array(uplink.queue_lengths(), dtype=np.int32)),
