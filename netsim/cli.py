@@ -213,7 +213,9 @@ def sweep_command(scenario: str, settings: tuple[str, ...], seeds: str, backend:
         table = sweep(scenario, settings, seed_list, Path(out_dir), backend, workers, address,
                       lambda done, total: bar.update(job, completed=done, total=total))
     failed = table[table.status != "complete"]
-    click.echo(f"{len(table)} runs, {len(failed)} not complete; results: "
+    skipped = int(table.skipped.sum())
+    click.echo(f"{len(table)} runs ({skipped} skipped: already complete with the same scenario, "
+               f"values and seed), {len(failed)} not complete; results: "
                f"{Path(out_dir) / 'results.parquet'}")
     for row in failed.itertuples():
         click.echo(f"  {row.run_id}: {row.status}: {row.error}", err=True)

@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import solvers
+from netsim.mechanisms import metrics
 from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState, SlotAuction, SlotState
 from netsim.mechanisms.base import Mechanism, Outcome, followers_of, observe
 from netsim.mechanisms.contract import Contract, ContractState
+from netsim.mechanisms.metrics import random_utility
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
 from netsim.rng import stream
 from netsim.workload.arrivals import mean_rate_per_s
@@ -76,6 +78,7 @@ class Market:
         self.online_updates = 0
         self.leader_utilities: list[float] = []
         self.optimum_utilities: list[float] = []
+        self.random_utilities: list[float] = []
         self.wall_s = 0.0
         self._busy_marks = {server.name: (0.0, 0.0) for server in sim.servers}
         self.load: dict[str, float] = {}  # per server: busy fraction over the last epoch
@@ -123,6 +126,7 @@ class Market:
             outcome = self.mechanism.outcome(state, action)
             _, optimum = self.mechanism.optimum(state)
             self.last_reward = float(outcome.leader_utility[0])
+            extra = {**extra, "random_utility": float(random_utility(self.mechanism, state)[0])}
             self._apply(members, state, outcome, columns)
             self._record(t, leader, state, action, outcome, float(optimum[0]), NAN, members,
                          {**extra, "plugin_utility": NAN})
@@ -142,7 +146,8 @@ class Market:
             outcome = self.mechanism.outcome(state, action)  # utilities on the truth
             _, optimum = self.mechanism.optimum(state)
             extra = {**extra, "plugin_utility": float(self.mechanism.utility(
-                state, self.exact.solve(self.mechanism, seen))[0]) if self.noise else NAN}
+                state, self.exact.solve(self.mechanism, seen))[0]) if self.noise else NAN,
+                     "random_utility": float(random_utility(self.mechanism, state)[0])}
             self._apply(members, state, outcome, market_columns)
             if self.spec.solver.online:
                 self._learn_online(state, seen)
@@ -285,25 +290,26 @@ class Market:
         else:
             taking = decisions["won"][0]
         leader_utility = float(outcome.leader_utility[0])
+        baseline = extra["random_utility"]
         revenue = float(decisions["revenue"][0, 0]) if "revenue" in decisions else NAN
         self.sim.recorder.epochs.rows.append((
             self.epoch, t, leader, self.spec.mechanism, self.solver.name,
             [float(x) for x in np.ravel(action[0])], leader_utility, optimum,
-            leader_utility / optimum if optimum else NAN,
+            float(metrics.ratio(leader_utility, optimum)), baseline, optimum - leader_utility,
+            float(metrics.score(leader_utility, optimum, baseline)),
             float(outcome.follower_utility[0].mean()), float(np.mean(taking)), len(members),
             per_decision, extra.get("a", NAN), extra.get("b", NAN), extra.get("c", NAN),
             extra.get("L"), extra.get("R", NAN), extra.get("p_min", NAN),
             extra.get("p_max", NAN), revenue, extra["plugin_utility"]))
         self.leader_utilities.append(leader_utility)
         self.optimum_utilities.append(optimum)
+        self.random_utilities.append(baseline)
 
-    def summary(self) -> dict[str, float]:
-        leader = float(np.mean(self.leader_utilities)) if self.leader_utilities else NAN
-        optimum = float(np.mean(self.optimum_utilities)) if self.optimum_utilities else NAN
+    def summary(self) -> dict[str, Any]:
         return {"mechanism": self.spec.mechanism, "solver": self.solver.name,
-                "epochs": self.epoch, "mean_leader_utility": leader,
-                "mean_optimum_utility": optimum,
-                "ratio": leader / optimum if optimum else NAN, "wall_s": self.wall_s}
+                "epochs": self.epoch, **metrics.summarise(
+                    np.array(self.leader_utilities), np.array(self.optimum_utilities),
+                    np.array(self.random_utilities)), "wall_s": self.wall_s}
 
 
 def build_solver(spec, seed: int, base_dir) -> solvers.Solver:

@@ -3,12 +3,17 @@
 scheduler's address). Tasks ship the scenario's path and overrides, never Python objects;
 every run writes its own folder under the sweep folder, and `results.parquet` holds one row
 per run (parameters, seed, status, attempts, error, key metrics, wall time). A failed run is
-retried once and recorded with its error; a sweep started again skips the runs whose
-manifest says `complete`.
+retried once and recorded with its error.
+
+Each run's folder is named by a hash of (the scenario file's content, its overrides in order,
+the seed), and holds that key in `run.json`: a sweep started again skips exactly the runs that
+are complete for the same key, and runs of another grid (or an edited scenario) in the same
+folder are left alone, never relabelled.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import time
@@ -80,16 +85,32 @@ class RunSpec:
         return out
 
     @property
+    def identity(self) -> dict[str, Any]:
+        """What `run.json` holds: the key's inputs besides the scenario's content."""
+        return {"run_id": self.run_id, "params": [[k, v] for k, v in self.params.items()],
+                "seed": self.seed}
+
+    @property
     def overrides(self) -> list[str]:
         return [f"{key}={value}" for key, value in self.params.items()]
 
 
-def expand(grid: list[tuple[str, list[str]]], seeds: Sequence[int]) -> list[RunSpec]:
+def run_key(scenario_text: bytes, params: dict[str, str], seed: int) -> str:
+    """The identity of one run: its folder name, from what determines its results."""
+    digest = hashlib.sha256(scenario_text)
+    digest.update(json.dumps([list(params.items()), seed]).encode("utf-8"))
+    return f"run-{digest.hexdigest()[:16]}"
+
+
+def expand(grid: list[tuple[str, list[str]]], seeds: Sequence[int],
+           scenario_text: bytes) -> list[RunSpec]:
+    """Every (grid point, seed) in grid order, each keyed by `run_key`."""
     keys = [key for key, _ in grid]
     specs = []
     for combo in itertools.product(*(values for _, values in grid)):
+        params = dict(zip(keys, combo))
         for seed in seeds:
-            specs.append(RunSpec(f"run-{len(specs):04d}", dict(zip(keys, combo)), seed))
+            specs.append(RunSpec(run_key(scenario_text, params, seed), params, seed))
     return specs
 
 
@@ -109,6 +130,8 @@ def run_metrics(run_dir: Path) -> dict[str, Any]:
     market = summary.market or {}
     metrics.update({"leader_utility": market.get("mean_leader_utility", np.nan),
                     "optimum_utility": market.get("mean_optimum_utility", np.nan),
+                    "random_utility": market.get("mean_random_utility", np.nan),
+                    "regret": market.get("regret", np.nan), "score": market.get("score", np.nan),
                     "ratio": market.get("ratio", np.nan)})
     return metrics
 
@@ -120,6 +143,8 @@ def execute(scenario: str, spec: RunSpec, out_dir: str) -> dict[str, Any]:
 
     run_dir = Path(out_dir) / spec.run_id
     row: dict[str, Any] = {"run_id": spec.run_id, **spec.cells, "seed": spec.seed}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "run.json").write_text(json.dumps(spec.identity))
     start = time.perf_counter()
     for attempt in (1, 2):
         try:
@@ -140,8 +165,13 @@ def execute(scenario: str, spec: RunSpec, out_dir: str) -> dict[str, Any]:
 
 
 def _complete_row(out_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
-    manifest = out_dir / spec.run_id / "manifest.json"
-    if not manifest.exists() or json.loads(manifest.read_text()).get("status") != "complete":
+    """The results row of a run already complete under exactly this key, else None."""
+    manifest, identity = out_dir / spec.run_id / "manifest.json", out_dir / spec.run_id / "run.json"
+    if not (manifest.exists() and identity.exists()):
+        return None
+    if json.loads(identity.read_text()) != spec.identity:
+        return None
+    if json.loads(manifest.read_text()).get("status") != "complete":
         return None
     return {"run_id": spec.run_id, **spec.cells, "seed": spec.seed, "status": "complete",
             "attempts": 0, "error": None, **run_metrics(out_dir / spec.run_id),
@@ -183,7 +213,7 @@ def sweep(scenario: str | Path, settings: Sequence[str], seeds: Sequence[int], o
           backend: str = "local", workers: int = 2, address: str | None = None,
           progress: Progress | None = None) -> pd.DataFrame:
     """Run the grid x seeds; write and return results.parquet (one row per run)."""
-    specs = expand(parse_grid(settings), seeds)
+    specs = expand(parse_grid(settings), seeds, Path(scenario).read_bytes())
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "sweep.yaml").write_text(yaml.safe_dump(
         {"scenario": str(scenario), "set": list(settings), "seeds": list(seeds),
@@ -204,6 +234,9 @@ def sweep(scenario: str | Path, settings: Sequence[str], seeds: Sequence[int], o
         rows.append({**row, "skipped": False})
         if progress is not None:
             progress(len(rows), len(specs))
-    table = pd.DataFrame(rows).sort_values("run_id", ignore_index=True)
+    order = {spec.run_id: i for i, spec in enumerate(specs)}  # the grid's order
+    table = pd.DataFrame(rows)
+    table = table.iloc[np.argsort([order[r] for r in table.run_id], kind="stable")]
+    table = table.reset_index(drop=True)
     table.to_parquet(out_dir / "results.parquet", index=False)
     return table

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from netsim.analysis.plots import _save, base_station, plot_run, plot_windowed
-from netsim.analysis.summary import uplink_rates_bps
+from netsim.analysis.summary import market_summary, uplink_rates_bps
 from netsim.record.load import RunTables, load_run
 
 
@@ -40,7 +40,11 @@ def key_metrics(run: RunTables, warmup_s: float = 0.0) -> dict[str, float]:
     if len(epochs):
         metrics["leader_utility"] = float(epochs.leader_utility.mean())
         metrics["optimum_utility"] = float(epochs.optimum_utility.mean())
-        metrics["ratio_to_optimum"] = metrics["leader_utility"] / metrics["optimum_utility"]
+        market = market_summary(epochs)
+        metrics["random_utility"] = market["mean_random_utility"]
+        metrics["regret"] = market["regret"]
+        metrics["score"] = market["score"]
+        metrics["ratio_to_optimum"] = market["ratio"]
     return metrics
 
 
@@ -99,15 +103,20 @@ def _extra_plots(run: RunTables, out: Path, window_s: float) -> list[Path]:
                                    "Server queue length"))
 
     if len(run.epochs):
-        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+        fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(7, 8.5), sharex=True)
         for leader, rows in run.epochs.groupby("leader"):
             top.plot(rows.t, rows.action.map(lambda a: a[0]), marker="o", label=str(leader))
-            bottom.plot(rows.t, rows.leader_utility, marker="o", label=f"{leader}: solver")
-            bottom.plot(rows.t, rows.optimum_utility, ls="--", label=f"{leader}: optimum")
+            middle.plot(rows.t, rows.leader_utility, marker="o", label=f"{leader}: solver")
+            middle.plot(rows.t, rows.optimum_utility, ls="--", label=f"{leader}: optimum")
+            bottom.plot(rows.t, rows.score, marker="o", label=str(leader))
+        bottom.axhline(1.0, color="k", lw=0.8, ls="--")
+        bottom.axhline(0.0, color="grey", lw=0.8, ls=":")
         mechanism = run.epochs.mechanism.iloc[0]
         top.set(ylabel="action (first component)", title=f"Market: {mechanism}")
-        bottom.set(xlabel="simulated time (s)", ylabel="leader utility")
-        for ax in (top, bottom):
+        middle.set(ylabel="leader utility")
+        bottom.set(xlabel="simulated time (s)",
+                   ylabel="score (1 = optimum,\n0 = random actions)")
+        for ax in (top, middle, bottom):
             ax.grid(alpha=0.3)
             ax.legend(fontsize="small")
         paths.append(_save(fig, out / "market.png"))
@@ -174,7 +183,7 @@ def sweep_report(sweep_dir: Path) -> list[Path]:
     results = pd.read_parquet(Path(sweep_dir) / "results.parquet")
     done = results[results.status == "complete"]
     reserved = {"run_id", "seed", "status", "attempts", "error", "wall_s", "skipped",
-                "sim_wall_s"}
+                "sim_wall_s", "random_utility"}
     params = [c for c in results.columns
               if c not in reserved and c not in METRIC_COLUMNS and not c.startswith("_")]
     out = Path(sweep_dir) / "report"
@@ -207,4 +216,5 @@ def sweep_report(sweep_dir: Path) -> list[Path]:
 
 
 METRIC_COLUMNS = ("tasks", "done", "missed_fraction", "mean_latency_s", "p95_latency_s",
-                  "mean_uplink_rate_bps", "leader_utility", "optimum_utility", "ratio")
+                  "mean_uplink_rate_bps", "leader_utility", "optimum_utility", "regret",
+                  "score", "ratio")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from netsim.mechanisms import metrics
 from netsim.record.load import RunTables
 
 
@@ -41,7 +42,10 @@ class RunSummary:
             m = self.market
             lines.append(f"market: {m['mechanism']} solved by {m['solver']} over {m['epochs']} "
                          f"epochs; mean leader utility {m['mean_leader_utility']:.4g} vs "
-                         f"optimum {m['mean_optimum_utility']:.4g} (ratio {m['ratio']:.4f})")
+                         f"optimum {m['mean_optimum_utility']:.4g}")
+            ratio = f", ratio {m['ratio']:.4f}" if np.isfinite(m["ratio"]) else ""
+            lines.append(f"market: regret {m['regret']:.4g}, score {m['score']:.4f} "
+                         f"(1 = optimum, 0 = random actions){ratio}")
         return lines
 
 
@@ -72,9 +76,10 @@ def summarise(run: RunTables) -> RunSummary:
 
 
 def market_summary(epochs: pd.DataFrame) -> dict:
-    """Mean leader utility, mean exact optimum and their ratio, from the epochs table."""
-    leader, optimum = float(epochs.leader_utility.mean()), float(epochs.optimum_utility.mean())
+    """Mean leader utility, optimum and random baseline, regret, score and ratio (where the
+    optimum is positive) from the epochs table (see netsim/mechanisms/metrics.py)."""
     return {"mechanism": str(epochs.mechanism.iloc[0]), "solver": str(epochs.solver.iloc[0]),
-            "epochs": int(epochs.epoch.nunique()), "mean_leader_utility": leader,
-            "mean_optimum_utility": optimum,
-            "ratio": leader / optimum if optimum else float("nan")}
+            "epochs": int(epochs.epoch.nunique()),
+            **metrics.summarise(epochs.leader_utility.to_numpy(),
+                                epochs.optimum_utility.to_numpy(),
+                                epochs.random_utility.to_numpy())}
