@@ -54,6 +54,7 @@ from solvers.learning import (
     known_fields,
     mlp,
     pick_device,
+    seeded_init,
     to_action,
 )
 
@@ -167,23 +168,28 @@ class VPDiffusion(nn.Module):
         """Reverse chain from noise; differentiable with respect to the denoiser.
         `noise_scale` 0 follows the chain's most likely path (the `policy` decision)."""
         n = s.shape[0]
-        x = noise_scale * torch.randn(n, self.action, generator=generator, device=s.device)
+        noisy = noise_scale > 0.0
+        if noisy and generator is None:
+            raise ValueError("sampling with noise needs the solver's own torch.Generator")
+        x = (noise_scale * torch.randn(n, self.action, generator=generator, device=s.device)
+             if noisy else torch.zeros(n, self.action, device=s.device))
         for step in reversed(range(self.steps)):
             t = torch.full((n,), step, dtype=torch.long, device=s.device)
             eps = self.denoiser(x, t, s)
             x0 = clamp_unit(self.sqrt_recip_cum[t][:, None] * x
                             - self.sqrt_recipm1_cum[t][:, None] * eps)
             x = self.posterior_mean(x0, x, t)
-            if step > 0:
+            if step > 0 and noisy:
                 noise = torch.randn(x.shape, generator=generator, device=s.device)
                 std = self.post_var[t][:, None].clamp(min=1e-20).sqrt()
                 x = x + noise_scale * std * noise
         return clamp_unit(x)
 
-    def denoising_loss(self, x0: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    def denoising_loss(self, x0: torch.Tensor, s: torch.Tensor,
+                       generator: torch.Generator) -> torch.Tensor:
         """The DDPM noise-prediction loss on target actions x0 (behaviour cloning)."""
-        t = torch.randint(0, self.steps, (x0.shape[0],), device=x0.device)
-        noise = torch.randn_like(x0)
+        t = torch.randint(0, self.steps, (x0.shape[0],), generator=generator, device=x0.device)
+        noise = torch.randn(x0.shape, generator=generator, device=x0.device)
         return ((self.denoiser(self.q_sample(x0, t, noise), t, s) - noise) ** 2).mean()
 
 
@@ -243,14 +249,14 @@ class DiffusionSolver:
 
     def _build(self, n_actions: int, n_features: int) -> None:
         cfg = self.config
-        torch.manual_seed(cfg.seed)
         self._dims = (n_actions, n_features)
-        denoiser = Denoiser(n_actions, n_features, cfg.hidden, cfg.time_dim)
-        self.actor = VPDiffusion(denoiser, n_actions, cfg.steps, cfg.beta_min,
-                                 cfg.beta_max).to(self.device)
-        self.ema = copy.deepcopy(self.actor).requires_grad_(False)
-        self.critic = DoubleQ(n_actions, n_features, cfg.hidden,
-                              cfg.critic_fourier).to(self.device)
+        with seeded_init(cfg.seed):
+            denoiser = Denoiser(n_actions, n_features, cfg.hidden, cfg.time_dim)
+            self.actor = VPDiffusion(denoiser, n_actions, cfg.steps, cfg.beta_min,
+                                     cfg.beta_max).to(self.device)
+            self.ema = copy.deepcopy(self.actor).requires_grad_(False)
+            self.critic = DoubleQ(n_actions, n_features, cfg.hidden,
+                                  cfg.critic_fourier).to(self.device)
         self._optimizers = (
             torch.optim.AdamW(self.actor.parameters(), lr=cfg.lr,
                               weight_decay=cfg.weight_decay),
@@ -313,7 +319,7 @@ class DiffusionSolver:
                 if step >= warmup:
                     batch = rng.integers(0, problem.n_states, cfg.batch)
                     metrics["actor_loss"] = self._update_actor(actor_opt, s_all[batch],
-                                                               expert, best, batch)
+                                                               expert, best, batch, gen)
             if callback is not None:
                 callback(step, (step + 1) * cfg.batch, metrics)
 
@@ -325,18 +331,19 @@ class DiffusionSolver:
         loss.backward()
         opt.step()
 
-    def _update_actor(self, opt, s, expert, best: BestFound, idx) -> float:
+    def _update_actor(self, opt, s, expert, best: BestFound, idx,
+                      gen: torch.Generator) -> float:
         cfg = self.config
-        action = self.actor.sample(s)
+        action = self.actor.sample(s, gen)
         q1, q2 = self.critic(s, action)
         loss = -torch.min(q1, q2).mean()
         found = torch.as_tensor(best.found[idx], device=self.device)
         if cfg.self_imitation > 0 and bool(found.any()):
             loss = loss + cfg.self_imitation * self.actor.denoising_loss(
-                best.action[idx][found], s[found])
+                best.action[idx][found], s[found], gen)
         if cfg.bc_weight > 0 and expert is not None:
             target = torch.as_tensor(expert[idx], dtype=torch.float32, device=self.device)
-            loss = loss + cfg.bc_weight * self.actor.denoising_loss(target, s)
+            loss = loss + cfg.bc_weight * self.actor.denoising_loss(target, s, gen)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -9,6 +9,8 @@ candidates are scored with the state the leader observes.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -129,6 +131,16 @@ class FeatureScaler:
                           / self._scale, 0.0)
         scaled = np.clip(scaled, -FEATURE_CLIP, FEATURE_CLIP)
         return torch.as_tensor(scaled, dtype=torch.float32, device=device)
+
+
+@contextlib.contextmanager
+def seeded_init(seed: int) -> Iterator[None]:
+    """Initialise networks from `seed` without touching torch's global generator: the
+    global state is forked inside and restored after, so building a solver never changes
+    what any other code draws (and nothing else changes its weights)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def mlp(inputs: int, outputs: int, hidden: int = 256, layers: int = 3) -> nn.Sequential:

@@ -22,6 +22,7 @@ from solvers.learning import (
     known_fields,
     mlp,
     pick_device,
+    seeded_init,
     to_action,
 )
 
@@ -51,10 +52,10 @@ class PPOSolver:
         self._dims: tuple[int, int] | None = None
 
     def _build(self, n_actions: int, n_features: int) -> None:
-        torch.manual_seed(self.config.seed)
         self._dims = (n_actions, n_features)
-        self.policy = mlp(n_features, n_actions, self.config.hidden).to(self.device)
-        self.value = mlp(n_features, 1, self.config.hidden).to(self.device)
+        with seeded_init(self.config.seed):
+            self.policy = mlp(n_features, n_actions, self.config.hidden).to(self.device)
+            self.value = mlp(n_features, 1, self.config.hidden).to(self.device)
         self.log_std = nn.Parameter(torch.full((n_actions,), self.config.init_log_std,
                                                device=self.device))
 
@@ -72,6 +73,7 @@ class PPOSolver:
         s_all = self.scaler(mech, problem.observed, self.device)
         self._fits = getattr(self, "_fits", 0) + 1
         rng = np.random.default_rng(cfg.seed + self._fits)
+        gen = torch.Generator(device=self.device).manual_seed(cfg.seed + self._fits)
         params = [*self.policy.parameters(), *self.value.parameters(), self.log_std]
         opt = torch.optim.Adam(params, lr=cfg.lr)
         with torch.no_grad():
@@ -83,7 +85,8 @@ class PPOSolver:
             s = s_all[idx]
             with torch.no_grad():
                 dist = self._dist(s)
-                raw = dist.sample()
+                raw = dist.mean + dist.stddev * torch.randn(dist.mean.shape, generator=gen,
+                                                            device=self.device)
                 old_logp = dist.log_prob(raw).sum(dim=1)
             sub = problem.subset(idx)
             unit = raw.clamp(-1, 1).cpu().numpy()

@@ -37,7 +37,7 @@ def test_denoiser_maps_noise_into_the_bounds():
     torch.manual_seed(0)
     chain = VPDiffusion(Denoiser(2, 3, 32, 16), 2, 6, 0.1, 10.0)
     with torch.no_grad():
-        x = chain.sample(torch.randn(500, 3) * 5)
+        x = chain.sample(torch.randn(500, 3) * 5, torch.Generator().manual_seed(0))
     assert x.abs().max() <= 1.0
     problem = reference(500, 1)
     prices = to_action(MECH, problem.true, x[:, :1].numpy())
@@ -224,3 +224,19 @@ def test_features_outside_the_training_range_are_bounded():
     assert scaled[0] == pytest.approx(FEATURE_CLIP)  # theta 50: far above anything seen
     assert scaled[3] == 0.0 and scaled[7] == 0.0  # a column that never varied is ignored
     assert np.all(np.abs(scaled) <= FEATURE_CLIP)
+
+
+@pytest.mark.parametrize("make", [lambda: DiffusionSolver(seed=3, hidden=32, batch=64),
+                                  lambda: PPOSolver(seed=3, hidden=32, batch=64)])
+def test_learned_solvers_draw_only_from_their_own_generators(make):
+    problem = reference(64, 2)
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first = make()
+    first.fit(problem, 64 * 4)
+    actions = first.solve(MECH, problem.observed)
+    assert torch.equal(torch.get_rng_state(), before)  # the global generator is untouched
+    torch.manual_seed(999)  # whatever else happens globally changes nothing below
+    second = make()
+    second.fit(problem, 64 * 4)
+    np.testing.assert_array_equal(second.solve(MECH, problem.observed), actions)
