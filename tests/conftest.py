@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
 import netsim
+
+# Each pytest-xdist worker gets one torch/OpenMP thread: two workers on this 2-core machine
+# with torch's default threads each oversubscribe the cores (a 2 s fit took 45 s).
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
