@@ -237,3 +237,20 @@ def test_mobility_trace_replays_positions_and_drives_handover(tmp_path):
 
     with pytest.raises(netsim.ScenarioError, match=r"row 3, column x_m: 900.0 is outside"):
         netsim.load_scenario(write_scenario(tmp_path, raw, "bad.yaml"))
+
+
+@pytest.mark.parametrize("model, los_m, nlos_m", [("umi_street_canyon", 10.0, 13.0),
+                                                  ("uma", 37.0, 50.0)])
+def test_shadowing_decorrelates_over_38901_distances_by_default(model, los_m, nlos_m):
+    # 38.901 Table 7.5-6: after moving d, shadowing keeps a correlation exp(-d / d_corr)
+    n = 40_000
+    for state, d_corr in (("los", los_m), ("nlos", nlos_m)):
+        spec = ChannelSpec(path_loss=model, los=state, shadowing_db=4.0, fading="none")
+        channel = Channel(spec, np.array([[0.0, 0.0]]), np.array([25.0]), np.array([3.5]),
+                          np.full(n, 1.5), 5)
+        xy = np.column_stack([np.full(n, 100.0), np.zeros(n)])
+        cand = np.zeros((n, 1), dtype=int)
+        before = channel.candidate_loss_db(xy, cand, np.zeros(n))[:, 0]
+        moved = np.full(n, d_corr)  # odometer: each device moved d_corr since
+        after = channel.candidate_loss_db(xy, cand, moved)[:, 0]
+        assert np.corrcoef(before, after)[0, 1] == pytest.approx(np.exp(-1.0), abs=0.02)

@@ -168,3 +168,11 @@ def test_field_reference_is_generated_from_the_schema():
         "docs/scenario_fields.md is stale: run `netsim schema --markdown > "
         "docs/scenario_fields.md`")
     assert "| `devices[].mobility<random_waypoint>.speed_mps` |" in markdown()
+
+
+def test_device_heights_outside_the_path_loss_model_are_refused(tmp_path):
+    path = write_text(tmp_path / "s.yaml", SMALL)
+    assert errors_of(path, ["devices[0].height_m=100"])[1] == (
+        f"  {path}: devices[0].height_m: 100 m is outside 1.5-22.5 m, where the 3GPP 38.901 "
+        "'umi_street_canyon' model is valid")
+    assert load_scenario(path, ["devices[0].height_m=22.5"]).scenario.devices[0].height_m == 22.5

@@ -136,9 +136,10 @@ class RadioPool:
 
         Speed: this loop is the engine's largest cost, so it works on plain Python floats in
         per-position lists (no numpy: the groups are small and a call costs more than the
-        arithmetic), inlines the rate formula, and gives a transfer alone on the band (the
-        common case) its own branch without list building. While anything is sending the
-        whole band is in use, so band use is kept per band, not per transfer."""
+        arithmetic), inlines the rate formula, gives a transfer alone on the band (the common
+        case) its own branch, and touches each sender once per segment (bits left); airtime
+        and bits sent follow from entry and exit times and amounts. While anything is
+        sending the whole band is in use, so band use is kept per band."""
         band = float(self.bandwidth_hz[b])
         linear, max_se, log2 = self.constant_psd, self.max_se, math.log2
         queues, busy, remaining, started = self.queues, self.busy, self.remaining_bits, \
@@ -148,10 +149,13 @@ class RadioPool:
         sending: list[int] = []  # positions (into devices) of transfers in progress
         pending: list[tuple[float, int]] = []  # (ready time, position) of heads in the tick
         left = [0.0] * n  # bits left of each position's transfer in progress
+        entry = [0.0] * n  # when the current transfer entered the tick, and its bits then
+        entry_bits = [0.0] * n
         for pos, device in enumerate(devices):
             if busy[device]:
                 sending.append(pos)
-                left[pos] = remaining[device]
+                left[pos] = entry_bits[pos] = remaining[device]
+                entry[pos] = t0
             elif queues[device]:  # (a stale wake-up may find the queue already empty)
                 ready = queues[device][0][0]
                 if ready < t1:
@@ -162,7 +166,7 @@ class RadioPool:
             pending.sort()
         sent = [0.0] * n
         air = [0.0] * n
-        rate_of = [0.0] * n  # rates of the current segment
+        ends = [0.0] * n  # end times of the current segment's rates
         busy_s = 0.0  # time with a positive rate on the band
         now = t0
         p = 0  # next pending start
@@ -172,8 +176,8 @@ class RadioPool:
                 p += 1
                 device = devices[pos]
                 busy[device] = True
-                left[pos] = queues[device][0][2]
-                started[device] = now
+                left[pos] = entry_bits[pos] = queues[device][0][2]
+                entry[pos] = started[device] = now
                 sending.append(pos)
             t_next = pending[p][0] if p < len(pending) else t1
             if not sending:
@@ -190,31 +194,17 @@ class RadioPool:
                 else:
                     se = log2(1.0 + quality[pos] / band)
                     rate = band * (se if se < max_se else max_se)
-                bits = left[pos]
-                if rate > 0.0 and now + bits / rate <= t_next:  # it ends first
-                    end = now + bits / rate
-                    sent[pos] += bits
-                    air[pos] += end - now
+                if rate > 0.0 and now + left[pos] / rate <= t_next:  # it ends first
+                    end = now + left[pos] / rate
                     busy_s += end - now
-                    device = devices[pos]
-                    queue = queues[device]
-                    done.append((queue.pop(0)[3], started[device], end))
-                    busy[device] = False
+                    self._finish(pos, devices, end, t1, entry, entry_bits, sent, air, pending,
+                                 p, done)
                     sending = []
-                    if queue:  # the device's next transfer, back to back or later
-                        ready = queue[0][0]
-                        if ready < t1:
-                            bisect.insort(pending, (ready if ready > end else end, pos), lo=p)
-                        else:
-                            self._wake_at(ready, device)
                     now = end
                 else:
-                    dt = t_next - now
-                    left[pos] = bits - rate * dt
-                    sent[pos] += rate * dt
-                    air[pos] += dt
+                    left[pos] -= rate * (t_next - now)
                     if rate > 0.0:
-                        busy_s += dt
+                        busy_s += t_next - now
                     now = t_next
                 if now >= t1:
                     break
@@ -227,49 +217,42 @@ class RadioPool:
                 for pos in sending:
                     total += weight[pos]
             scale = band / total if total > 0.0 else 0.0
+            rates = []
             for pos in sending:
                 share = scale * weight[pos]
                 if share <= 0.0:
                     rate = 0.0
-                elif linear:
-                    rate = share * quality[pos]
+                    end = _INF
                 else:
-                    se = log2(1.0 + quality[pos] / share)
-                    rate = share * (se if se < max_se else max_se)
-                rate_of[pos] = rate
-                if rate > 0.0:
+                    if linear:
+                        rate = share * quality[pos]
+                    else:
+                        se = log2(1.0 + quality[pos] / share)
+                        rate = share * (se if se < max_se else max_se)
                     end = now + left[pos] / rate
                     if end < t_next:
                         t_next = end
+                rates.append(rate)
+                ends[pos] = end
             dt = t_next - now
             if scale > 0.0:
                 busy_s += dt
             ended = False
-            for pos in sending:
-                rate = rate_of[pos]
-                air[pos] += dt
-                if rate > 0.0 and now + left[pos] / rate <= t_next:  # ends now: exact time
-                    sent[pos] += left[pos]
+            for pos, rate in zip(sending, rates):
+                if ends[pos] <= t_next:  # ends now: exact end time
                     ended = True
-                    device = devices[pos]
-                    queue = queues[device]
-                    done.append((queue.pop(0)[3], started[device], t_next))
-                    busy[device] = False
-                    if queue:  # the device's next transfer, back to back or later
-                        ready = queue[0][0]
-                        if ready < t1:
-                            bisect.insort(pending, (ready if ready > t_next else t_next, pos),
-                                          lo=p)
-                        else:
-                            self._wake_at(ready, device)
+                    self._finish(pos, devices, t_next, t1, entry, entry_bits, sent, air,
+                                 pending, p, done)
                 else:
                     left[pos] -= rate * dt
-                    sent[pos] += rate * dt
             if ended:
                 sending = [pos for pos in sending if busy[devices[pos]]]
             now = t_next
             if now >= t1:
                 break
+        for pos in sending:  # still sending at the end of the tick
+            sent[pos] += entry_bits[pos] - left[pos]
+            air[pos] += t1 - entry[pos]
         active = self.active
         total_bits = total_air = 0.0
         rate_bps, airtime = self.rate_bps, self.airtime_s
@@ -290,6 +273,24 @@ class RadioPool:
         self.tx_s[b] += total_air
         self.busy_hz_s[b] += band * busy_s
         self.band_busy_s[b] += busy_s
+
+    def _finish(self, pos: int, devices: list[int], end: float, t1: float, entry: list[float],
+                entry_bits: list[float], sent: list[float], air: list[float],
+                pending: list[tuple[float, int]], p: int, done: list[Completion]) -> None:
+        """The transfer of position `pos` ends at `end`: record it, and line up the device's
+        next one (back to back, later in the tick, or at a later tick)."""
+        device = devices[pos]
+        sent[pos] += entry_bits[pos]
+        air[pos] += end - entry[pos]
+        queue = self.queues[device]
+        done.append((queue.pop(0)[3], self.started_at[device], end))
+        self.busy[device] = False
+        if queue:
+            ready = queue[0][0]
+            if ready < t1:
+                bisect.insort(pending, (ready if ready > end else end, pos), lo=p)
+            else:
+                self._wake_at(ready, device)
 
     def track_airtime(self) -> None:
         """Keep each device's time spent sending (for interference), from now on."""
