@@ -121,6 +121,12 @@ class Channel:
         return np.where(los, SHADOWING_DECORRELATION_M[(self.spec.path_loss, True)],
                         SHADOWING_DECORRELATION_M[(self.spec.path_loss, False)])
 
+    def fading_gain(self, index: np.ndarray, t: float) -> np.ndarray:
+        """Complex small-scale gains (scattered part, E|h|^2 = 1) of devices `index` at t."""
+        if self._fading is None:
+            return np.ones(len(index), dtype=complex)
+        return self._fading.gain(index, t)
+
     def fading_power(self, index: np.ndarray, t: float) -> np.ndarray | float:
         """|h|^2 (mean 1) of devices `index` at time t; 1.0 without fading. Pure: a function
         of (device, t) that draws nothing."""

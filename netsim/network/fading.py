@@ -40,27 +40,16 @@ class SumOfSinusoids:
         angles = (2.0 * math.pi * np.arange(paths) + offset) / paths
         phase = rng.uniform(0.0, 2.0 * math.pi, (n_devices, paths))
         amplitude = np.sqrt(rng.exponential(1.0 / paths, (n_devices, paths)))
-        # one (device, 3 x path) array of angular frequency, phase and amplitude: a look
-        # costs one gather instead of three, and einsum sums the weighted sines in one call
-        self._paths = np.concatenate(
-            [2.0 * math.pi * doppler_hz * np.cos(angles), phase, amplitude], axis=1)
-        self._m = paths
-
-    def _quadratures(self, index: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
-        m = self._m
-        paths = self._paths[index]
-        arg = paths[:, :m] * t
-        arg += paths[:, m:2 * m]
-        amplitude = paths[:, 2 * m:]
-        return (np.einsum("ij,ij->i", amplitude, np.cos(arg)),
-                np.einsum("ij,ij->i", amplitude, np.sin(arg)))
+        # angular frequencies, and each path's complex gain (amplitude and phase) as one
+        # number: a look is two gathers, one complex exponential and one weighted sum
+        self._omega = 2.0 * math.pi * doppler_hz * np.cos(angles)
+        self._gain = amplitude * np.exp(1j * phase)
 
     def gain(self, index: np.ndarray, t: float) -> np.ndarray:
         """Complex gains of devices `index` at time t."""
-        re, im = self._quadratures(index, t)
-        return re + 1j * im
+        return np.einsum("ij,ij->i", self._gain[index], np.exp((1j * t) * self._omega[index]))
 
     def power(self, index: np.ndarray, t: float) -> np.ndarray:
         """|h|^2 of devices `index` at time t."""
-        re, im = self._quadratures(index, t)
-        return re * re + im * im
+        h = self.gain(index, t)
+        return h.real * h.real + h.imag * h.imag

@@ -105,15 +105,16 @@ class RadioPool:
         cand = np.fromiter(members, dtype=np.int64, count=len(members))
         cand.sort()  # a fixed order, for reproducible runs
         rx, noise = link_fn(cand)
-        bands = self.bandwidth_hz[bs_of[cand]]
+        bs = bs_of[cand]
         if self.constant_psd:  # the rate is linear in the share: keep its spectral efficiency
-            quality = np.minimum(np.log2(1.0 + rx / (noise * bands)), self.max_se)
+            quality = np.minimum(np.log2(1.0 + rx / (noise * self.bandwidth_hz[bs])),
+                                 self.max_se)
         else:  # SINR on a share W_i is quality / W_i
             quality = rx / noise
         weights = None if self.weights is None else self.weights[cand].tolist()
         # group by base station in plain Python: a tick has few members per base station
         groups: dict[int, tuple[list, list, list]] = {}
-        for device, b, q, w in zip(cand.tolist(), bs_of[cand].tolist(), quality.tolist(),
+        for device, b, q, w in zip(cand.tolist(), bs.tolist(), quality.tolist(),
                                    weights or repeat(1.0)):
             group = groups.get(b)
             if group is None:
@@ -197,8 +198,19 @@ class RadioPool:
                 if rate > 0.0 and now + left[pos] / rate <= t_next:  # it ends first
                     end = now + left[pos] / rate
                     busy_s += end - now
-                    self._finish(pos, devices, end, t1, entry, entry_bits, sent, air, pending,
-                                 p, done)
+                    # _finish, inlined on this, the most common path
+                    device = devices[pos]
+                    sent[pos] += entry_bits[pos]
+                    air[pos] += end - entry[pos]
+                    queue = queues[device]
+                    done.append((queue.pop(0)[3], started[device], end))
+                    busy[device] = False
+                    if queue:
+                        ready = queue[0][0]
+                        if ready < t1:
+                            bisect.insort(pending, (ready if ready > end else end, pos), lo=p)
+                        else:
+                            self._wake_at(ready, device)
                     sending = []
                     now = end
                 else:

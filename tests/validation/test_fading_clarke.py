@@ -44,8 +44,8 @@ def test_autocorrelation_at_the_coherence_time_is_clarkes():
     assert j0(2 * np.pi * f_d * coherence) ** 2 == pytest.approx(0.5, abs=1e-3)
     assert np.corrcoef(now, later)[0, 1] == pytest.approx(0.5, abs=0.015)
     # the complex gain's correlation is J0 itself (0.707 at T_c, -0.40 at 2.5 T_c)
-    h0 = channel._fading.gain(every, 12.0)
+    h0 = channel.fading_gain(every, 12.0)
     for lag in (coherence, 2.5 * coherence):
-        h1 = channel._fading.gain(every, 12.0 + lag)
+        h1 = channel.fading_gain(every, 12.0 + lag)
         assert np.mean(h0 * np.conj(h1)).real == pytest.approx(j0(2 * np.pi * f_d * lag),
                                                                abs=0.015)
