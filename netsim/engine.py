@@ -331,6 +331,8 @@ class Simulation:
             column = np.where(switch, best, column)
         self.bs_of[:] = cand[every, column]  # in place: the task flow shares this array
         self._set_serving(loss[every, column])
+        if self.interference is None:
+            return
         # what interference needs: the measured base stations and the gains to them
         self._cand = np.array(cand)
         path = _db_to_linear(-loss) * self._bs_gain[self._cand]

@@ -24,7 +24,6 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable
-from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -111,21 +110,19 @@ class RadioPool:
                                  self.max_se)
         else:  # SINR on a share W_i is quality / W_i
             quality = rx / noise
-        weights = None if self.weights is None else self.weights[cand].tolist()
-        # group by base station in plain Python: a tick has few members per base station
-        groups: dict[int, tuple[list, list, list]] = {}
-        for device, b, q, w in zip(cand.tolist(), bs.tolist(), quality.tolist(),
-                                   weights or repeat(1.0)):
-            group = groups.get(b)
-            if group is None:
-                groups[b] = ([device], [q], [w])
-            else:
-                group[0].append(device)
-                group[1].append(q)
-                group[2].append(w)
+        # group by base station: sort once (stable: devices in order within a group) and
+        # cut where the base station changes; a few numpy calls beat a Python loop here
+        order = np.argsort(bs, kind="stable")
+        bs = bs[order]
+        cuts = (np.flatnonzero(bs[1:] != bs[:-1]) + 1).tolist()
+        devices, qualities = cand[order].tolist(), quality[order].tolist()
+        weights = [1.0] * len(devices) if self.weights is None else \
+            self.weights[cand[order]].tolist()
+        bs_l = bs.tolist()
         done: list[Completion] = []
-        for b, (devices, qualities, weight) in groups.items():
-            self._share_band(b, devices, qualities, weight, t0, t1, done)
+        for lo, hi in zip([0, *cuts], [*cuts, len(devices)]):
+            self._share_band(bs_l[lo], devices[lo:hi], qualities[lo:hi], weights[lo:hi], t0, t1,
+                             done)
         if len(done) > 1:
             done.sort(key=_BY_FINISH)
         return done
@@ -222,28 +219,26 @@ class RadioPool:
                     break
                 continue
             # several: shares and rates of this segment, and the first end among them
-            if equal:
-                total = float(len(sending))
+            if equal:  # the default: one share for all
+                scale = band / len(sending)
             else:
                 total = 0.0
                 for pos in sending:
                     total += weight[pos]
-            scale = band / total if total > 0.0 else 0.0
+                scale = band / total if total > 0.0 else 0.0
             rates = []
             for pos in sending:
-                share = scale * weight[pos]
+                share = scale if equal else scale * weight[pos]
                 if share <= 0.0:
                     rate = 0.0
-                    end = _INF
+                elif linear:
+                    rate = share * quality[pos]
                 else:
-                    if linear:
-                        rate = share * quality[pos]
-                    else:
-                        se = log2(1.0 + quality[pos] / share)
-                        rate = share * (se if se < max_se else max_se)
-                    end = now + left[pos] / rate
-                    if end < t_next:
-                        t_next = end
+                    se = log2(1.0 + quality[pos] / share)
+                    rate = share * (se if se < max_se else max_se)
+                end = now + left[pos] / rate if rate > 0.0 else _INF
+                if end < t_next:
+                    t_next = end
                 rates.append(rate)
                 ends[pos] = end
             dt = t_next - now
