@@ -134,9 +134,8 @@ class RadioPool:
 
         Speed: this loop is the engine's largest cost, so it works on plain Python floats in
         per-position lists (no numpy: the groups are small and a call costs more than the
-        arithmetic), inlines the rate formula, gives a transfer alone on the band (the common
-        case) its own branch, and touches each sender once per segment (bits left); airtime
-        and bits sent follow from entry and exit times and amounts. While anything is
+        arithmetic), inlines the rate formula, and touches each sender once per segment (bits
+        left); airtime and bits sent follow from entry and exit times and amounts. While anything is
         sending the whole band is in use, so band use is kept per band."""
         band = float(self.bandwidth_hz[b])
         linear, max_se, log2 = self.constant_psd, self.max_se, math.log2
@@ -183,42 +182,7 @@ class RadioPool:
                     break
                 now = t_next
                 continue
-            if len(sending) == 1:  # alone on the band: no shares to compute
-                pos = sending[0]
-                if weight[pos] <= 0.0:
-                    rate = 0.0
-                elif linear:
-                    rate = band * quality[pos]
-                else:
-                    se = log2(1.0 + quality[pos] / band)
-                    rate = band * (se if se < max_se else max_se)
-                if rate > 0.0 and now + left[pos] / rate <= t_next:  # it ends first
-                    end = now + left[pos] / rate
-                    busy_s += end - now
-                    # _finish, inlined on this, the most common path
-                    device = devices[pos]
-                    sent[pos] += entry_bits[pos]
-                    air[pos] += end - entry[pos]
-                    queue = queues[device]
-                    done.append((queue.pop(0)[3], started[device], end))
-                    busy[device] = False
-                    if queue:
-                        ready = queue[0][0]
-                        if ready < t1:
-                            bisect.insort(pending, (ready if ready > end else end, pos), lo=p)
-                        else:
-                            self._wake_at(ready, device)
-                    sending = []
-                    now = end
-                else:
-                    left[pos] -= rate * (t_next - now)
-                    if rate > 0.0:
-                        busy_s += t_next - now
-                    now = t_next
-                if now >= t1:
-                    break
-                continue
-            # several: shares and rates of this segment, and the first end among them
+            # shares and rates of this segment, and the first end among them
             if equal:  # the default: one share for all
                 scale = band / len(sending)
             else:

@@ -13,31 +13,26 @@ from netsim.network.pathloss import los_probability, path_loss_db
 C = 299_792_458.0
 
 
-def umi(d2d: float, fc: float, h_bs: float, h_ut: float, los: bool) -> float:
-    d3d = math.hypot(d2d, h_bs - h_ut)
-    d_bp = 4 * (h_bs - 1) * (h_ut - 1) * fc * 1e9 / C
-    if d2d <= d_bp:
-        pl_los = 32.4 + 21 * math.log10(d3d) + 20 * math.log10(fc)
-    else:
-        pl_los = (32.4 + 40 * math.log10(d3d) + 20 * math.log10(fc)
-                  - 9.5 * math.log10(d_bp**2 + (h_bs - h_ut) ** 2))
-    if los:
-        return pl_los
-    nlos = 35.3 * math.log10(d3d) + 22.4 + 21.3 * math.log10(fc) - 0.3 * (h_ut - 1.5)
-    return max(pl_los, nlos)
+# Table 7.4.1-1, LOS before/after the breakpoint and NLOS: (offset, near slope, far term)
+# and the NLOS law (constant, distance slope, frequency slope, height slope)
+LOS = {"umi_street_canyon": (32.4, 21.0, 9.5), "uma": (28.0, 22.0, 9.0)}
+NLOS = {"umi_street_canyon": (22.4, 35.3, 21.3, 0.3), "uma": (13.54, 39.08, 20.0, 0.6)}
 
 
-def uma(d2d: float, fc: float, h_bs: float, h_ut: float, los: bool) -> float:
+def path_loss(model: str, d2d: float, fc: float, h_bs: float, h_ut: float, los: bool) -> float:
+    offset, near, far = LOS[model]
     d3d = math.hypot(d2d, h_bs - h_ut)
-    d_bp = 4 * (h_bs - 1) * (h_ut - 1) * fc * 1e9 / C  # h_E = 1 m (h_UT < 13 m)
+    d_bp = 4 * (h_bs - 1) * (h_ut - 1) * fc * 1e9 / C  # h_E = 1 m (UMa: h_UT < 13 m)
     if d2d <= d_bp:
-        pl_los = 28.0 + 22 * math.log10(d3d) + 20 * math.log10(fc)
+        pl_los = offset + near * math.log10(d3d) + 20 * math.log10(fc)
     else:
-        pl_los = (28.0 + 40 * math.log10(d3d) + 20 * math.log10(fc)
-                  - 9 * math.log10(d_bp**2 + (h_bs - h_ut) ** 2))
+        pl_los = (offset + 40 * math.log10(d3d) + 20 * math.log10(fc)
+                  - far * math.log10(d_bp**2 + (h_bs - h_ut) ** 2))
     if los:
         return pl_los
-    nlos = 13.54 + 39.08 * math.log10(d3d) + 20 * math.log10(fc) - 0.6 * (h_ut - 1.5)
+    const, slope_d, slope_f, slope_h = NLOS[model]
+    nlos = (const + slope_d * math.log10(d3d) + slope_f * math.log10(fc)
+            - slope_h * (h_ut - 1.5))
     return max(pl_los, nlos)
 
 
@@ -51,15 +46,14 @@ def p_los(model: str, d2d: float, h_ut: float) -> float:
             * (1 + c_prime * 5 / 4 * (d2d / 100) ** 3 * math.exp(-d2d / 150)))
 
 
-@pytest.mark.parametrize("model, formula, h_bs", [("umi_street_canyon", umi, 10.0),
-                                                   ("uma", uma, 25.0)])
+@pytest.mark.parametrize("model, h_bs", [("umi_street_canyon", 10.0), ("uma", 25.0)])
 @pytest.mark.parametrize("fc", [0.9, 3.5, 28.0, 60.0])
 @pytest.mark.parametrize("los", [True, False])
-def test_path_loss_matches_the_standard(model, formula, h_bs, fc, los):
+def test_path_loss_matches_the_standard(model, h_bs, fc, los):
     distances = [10.0, 35.0, 120.0, 480.0, 1500.0, 4900.0]
     for h_ut in (1.5, 4.0, 12.0):
         got = path_loss_db(model, np.array(distances), fc, h_bs, h_ut, los)
-        expected = [formula(d, fc, h_bs, h_ut, los) for d in distances]
+        expected = [path_loss(model, d, fc, h_bs, h_ut, los) for d in distances]
         np.testing.assert_allclose(got, expected, atol=1e-9)
 
 
