@@ -355,9 +355,8 @@ class Simulation:
         dev, bss = self.network.devices, self.network.base_stations
         rx_mw = self._up_base * self.channel.fading_power(np.arange(self.n_devices), t)
         full_band = bss.bandwidth_hz[self.bs_of]
-        noise = self.up_noise_mw_per_hz[self.bs_of]
-        se = self.channel.rate_bps(rx_mw, full_band, noise) / full_band
-        sinr = rx_mw / (noise * full_band)
+        sinr = rx_mw / (self.up_noise_mw_per_hz[self.bs_of] * full_band)
+        se = np.minimum(np.log2(1.0 + sinr), self.scenario.channel.max_spectral_efficiency)
         self.recorder.devices.add_batch(device_sample(
             t, self.n_devices, dev.group, self.network.group_names, self.xy, self.bs_of,
             bss.ids, rx_mw, sinr, se, self.uplink, self.devices, market))

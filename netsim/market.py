@@ -126,7 +126,6 @@ class Market:
             outcome = self.mechanism.outcome(state, action)
             _, optimum = self.mechanism.optimum(state)
             self.last_reward = float(outcome.leader_utility[0])
-            extra = {**extra, "random_utility": float(random_utility(self.mechanism, state)[0])}
             self._apply(members, state, outcome, columns)
             self._record(t, leader, state, action, outcome, float(optimum[0]), NAN, members,
                          {**extra, "plugin_utility": NAN})
@@ -146,8 +145,7 @@ class Market:
             outcome = self.mechanism.outcome(state, action)  # utilities on the truth
             _, optimum = self.mechanism.optimum(state)
             extra = {**extra, "plugin_utility": float(self.mechanism.utility(
-                state, self.exact.solve(self.mechanism, seen))[0]) if self.noise else NAN,
-                     "random_utility": float(random_utility(self.mechanism, state)[0])}
+                state, self.exact.solve(self.mechanism, seen))[0]) if self.noise else NAN}
             self._apply(members, state, outcome, market_columns)
             if self.spec.solver.online:
                 self._learn_online(state, seen)
@@ -290,7 +288,7 @@ class Market:
         else:
             taking = decisions["won"][0]
         leader_utility = float(outcome.leader_utility[0])
-        baseline = extra["random_utility"]
+        baseline = float(random_utility(self.mechanism, state)[0])
         revenue = float(decisions["revenue"][0, 0]) if "revenue" in decisions else NAN
         self.sim.recorder.epochs.rows.append((
             self.epoch, t, leader, self.spec.mechanism, self.solver.name,

@@ -38,9 +38,9 @@ def key_metrics(run: RunTables, warmup_s: float = 0.0) -> dict[str, float]:
     }
     epochs = run.epochs[run.epochs.t >= warmup_s]
     if len(epochs):
-        metrics["leader_utility"] = float(epochs.leader_utility.mean())
-        metrics["optimum_utility"] = float(epochs.optimum_utility.mean())
         market = market_summary(epochs)
+        metrics["leader_utility"] = market["mean_leader_utility"]
+        metrics["optimum_utility"] = market["mean_optimum_utility"]
         metrics["random_utility"] = market["mean_random_utility"]
         metrics["regret"] = market["regret"]
         metrics["score"] = market["score"]

@@ -49,10 +49,13 @@ class ComputeServer:
         """Core-seconds of service given in [0, t). Observers call it at the current simulated
         time (non-decreasing); intervals ended by then are folded into a running total."""
         if t > self._pruned_at:
-            ended = [iv for iv in self._intervals if iv[1] <= t]
-            if ended:
-                self._ended_busy_s += sum(end - start for start, end in ended)
-                self._intervals = [iv for iv in self._intervals if iv[1] > t]
+            running = []
+            for start, end in self._intervals:
+                if end <= t:
+                    self._ended_busy_s += end - start
+                else:
+                    running.append((start, end))
+            self._intervals = running
             self._pruned_at = t
         return self._ended_busy_s + sum(max(0.0, min(end, t) - start)
                                         for start, end in self._intervals)

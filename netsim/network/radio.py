@@ -135,8 +135,8 @@ class RadioPool:
         Speed: this loop is the engine's largest cost, so it works on plain Python floats in
         per-position lists (no numpy: the groups are small and a call costs more than the
         arithmetic), inlines the rate formula, and touches each sender once per segment (bits
-        left); airtime and bits sent follow from entry and exit times and amounts. While anything is
-        sending the whole band is in use, so band use is kept per band."""
+        left); airtime and bits sent follow from entry and exit times and amounts. While
+        anything is sending the whole band is in use, so band use is kept per band."""
         band = float(self.bandwidth_hz[b])
         linear, max_se, log2 = self.constant_psd, self.max_se, math.log2
         queues, busy, remaining, started = self.queues, self.busy, self.remaining_bits, \
