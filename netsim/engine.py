@@ -196,10 +196,10 @@ class Simulation:
         if self._rate_trace is not None:
             self._rate_trace.advance(t0)
         self.flow.after_uplink(self.uplink.advance(
-            k, t0, t1, lambda idx: self._uplink_link(idx, t0), self.bs_of))
+            t0, t1, lambda idx: self._uplink_link(idx, t0), self.bs_of))
         self.flow.admit(t1)
         self.flow.after_downlink(self.downlink.advance(
-            k, t0, t1, lambda idx: self._downlink_link(idx, t0), self.bs_of))
+            t0, t1, lambda idx: self._downlink_link(idx, t0), self.bs_of))
         self.flow.finish_local(k, t1)
         self._maybe_sample(k, t0)
 
