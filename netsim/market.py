@@ -40,6 +40,7 @@ from netsim.workload.arrivals import mean_rate_per_s
 
 if TYPE_CHECKING:
     from netsim.engine import Simulation
+    from netsim.scenario.schema import Scenario
 
 MECHANISMS: dict[str, type] = {"stackelberg": Stackelberg, "contract": Contract,
                                "auction_bandwidth": BandwidthAuction,
@@ -54,7 +55,7 @@ class Market:
         self.sim = sim
         self.spec = spec = sim.scenario.market
         self.mechanism: Mechanism = MECHANISMS[spec.mechanism]()
-        self.solver = build_solver(spec.solver, sim.seed, sim.base_dir)
+        self.solver = build_solver(sim.scenario, sim.seed, sim.base_dir)
         self.exact = solvers.build("exact")
         self.noise = spec.observation_noise if spec.information == "partial" else 0.0
         self.observation_rng = stream(sim.seed, "market/observation")
@@ -310,8 +311,10 @@ class Market:
                     np.array(self.random_utilities)), "wall_s": self.wall_s}
 
 
-def build_solver(spec, seed: int, base_dir) -> solvers.Solver:
-    """The solver a scenario's `market.solver` names (checkpoints relative to the scenario)."""
+def build_solver(scenario: Scenario, seed: int, base_dir) -> solvers.Solver:
+    """The solver a scenario's `market.solver` names (checkpoints relative to the scenario,
+    checked against it when the scenario loaded)."""
+    spec = scenario.market.solver
     params = {"action": spec.action, "mode": spec.mode, "k": spec.k}
     params = {k: v for k, v in params.items() if v is not None}
     checkpoint = None

@@ -9,7 +9,6 @@ Held-out evaluation states use seeds far from the training ones.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 import time
@@ -26,6 +25,7 @@ import solvers
 from netsim.engine import Simulation
 from netsim.market import MECHANISMS
 from netsim.mechanisms.base import Mechanism, followers_of, observe
+from netsim.scenario.identity import problem_hash
 from netsim.scenario.loader import LoadedScenario
 from solvers.learning import Problem
 
@@ -114,11 +114,6 @@ def problem_for(loaded: LoadedScenario, mechanism: Mechanism, states: Any,
     return problem
 
 
-def scenario_hash(loaded: LoadedScenario) -> str:
-    text = json.dumps(loaded.scenario.model_dump(mode="json"), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def make_solver(name: str, seed: int, device: str, reward: str):
     if name == "diffusion":
         return solvers.DiffusionSolver(seed=seed, device=device, reward=reward)
@@ -164,8 +159,9 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int, out
             _random_curve(solver, problem, epochs, batch, seed, record)
         else:
             solver.fit(problem, epochs * batch, callback=record)
-            solver.save(out_dir / f"{solver_name}-seed{seed}.pt",
-                        {"scenario_hash": scenario_hash(loaded), "mechanism": mechanism.name,
+            solver.save(out_dir / f"{solver_name}-seed{seed}.safetensors",
+                        {"scenario_hash": problem_hash(loaded.scenario),
+                         "mechanism": mechanism.name,
                          "scenario": loaded.scenario.name})
         _write_evaluation(out_dir, solver_name, seed, solver,
                           problem_for(loaded, mechanism, held_out, seed + 7))

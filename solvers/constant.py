@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from netsim.mechanisms.base import Mechanism, repeat
+from solvers import checkpoint
 from solvers.diffusion import Callback
 from solvers.learning import Problem, action_dim, to_action
 
@@ -25,6 +26,7 @@ class ConstantSolver:
     def __init__(self, seed: int = 0):
         self.seed = seed
         self.unit: np.ndarray | None = None
+        self.mechanism: str | None = None  # the mechanism it was fitted for
 
     def _mean_utility(self, problem: Problem, candidates: np.ndarray) -> np.ndarray:
         n, k = problem.n_states, len(candidates)
@@ -34,6 +36,7 @@ class ConstantSolver:
         return utility.reshape(n, k).mean(axis=0)
 
     def fit(self, problem: Problem, evaluations: int, callback: Callback | None = None) -> None:
+        self.mechanism = problem.mechanism.name
         rng = np.random.default_rng(self.seed)
         scoring = problem.subset(rng.choice(problem.n_states,
                                             min(SCORING_STATES, problem.n_states), replace=False))
@@ -67,12 +70,20 @@ class ConstantSolver:
         return to_action(mechanism, state, np.tile(self.unit, (state.n_states, 1)))
 
     def save(self, path: str | Path, extra: dict | None = None) -> None:
-        torch.save({"solver": self.name, "unit": self.unit, "seed": self.seed, **(extra or {})},
-                   path)
+        """A safetensors checkpoint holding the action (see solvers/checkpoint.py)."""
+        checkpoint.save(path, {"unit": torch.from_numpy(np.asarray(self.unit, float))},
+                        {"solver": self.name, "seed": self.seed,
+                         "mechanism": self.mechanism, **(extra or {})})
 
     @classmethod
     def load(cls, path: str | Path, **_: Any) -> ConstantSolver:
-        data = torch.load(path, map_location="cpu", weights_only=False)
-        solver = cls(data["seed"])
-        solver.unit = np.asarray(data["unit"])
+        tensors, meta = checkpoint.load(path, cls.name)
+        unit = tensors.get("unit")
+        seed = meta.get("seed")
+        if unit is None or unit.ndim != 1 or not isinstance(seed, int) \
+                or not torch.isfinite(unit).all():
+            raise checkpoint.CheckpointError(f"{path}: a malformed constant checkpoint")
+        solver = cls(seed)
+        solver.unit = unit.numpy()
+        solver.mechanism = meta.get("mechanism")
         return solver

@@ -37,7 +37,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +46,16 @@ import torch
 from torch import nn
 
 from netsim.mechanisms.base import Mechanism, repeat
+from solvers.checkpoint import prefixed, restore
 from solvers.learning import (
     FeatureScaler,
     Problem,
     RewardScale,
     action_dim,
-    known_fields,
     mlp,
+    open_learned,
     pick_device,
+    save_learned,
     seeded_init,
     to_action,
 )
@@ -391,19 +393,19 @@ class DiffusionSolver:
     # ------------------------------------------------------------------ checkpoints
 
     def save(self, path: str | Path, extra: dict | None = None) -> None:
-        torch.save({"solver": self.name, "config": asdict(self.config), "dims": self._dims,
-                    "actor": self.actor.state_dict(), "ema": self.ema.state_dict(),
-                    "critic": self.critic.state_dict(),
-                    "scaler": self.scaler.saved, **(extra or {})}, path)
+        """A safetensors checkpoint (see solvers/checkpoint.py); `extra`: what it was
+        trained on."""
+        save_learned(path, self.name, self.config, self._dims, self.scaler,
+                     {**prefixed("actor", self.actor.state_dict()),
+                      **prefixed("ema", self.ema.state_dict()),
+                      **prefixed("critic", self.critic.state_dict())}, extra)
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> DiffusionSolver:
-        data = torch.load(path, map_location="cpu", weights_only=False)
-        config = DiffusionConfig(**{**data["config"], **known_fields(DiffusionConfig, overrides)})
+        config, dims, scaler, tensors = open_learned(path, cls.name, DiffusionConfig, overrides)
         solver = cls(config)
-        solver._build(*data["dims"])
-        solver.actor.load_state_dict(data["actor"])
-        solver.ema.load_state_dict(data["ema"])
-        solver.critic.load_state_dict(data["critic"])
-        solver.scaler = FeatureScaler(*data["scaler"])
+        solver._build(*dims)
+        for part in ("actor", "ema", "critic"):
+            restore(getattr(solver, part), part, tensors, path)
+        solver.scaler = scaler
         return solver

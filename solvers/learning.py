@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,11 @@ from netsim.mechanisms.base import (
     policy_bounds,
     select,
 )
+from solvers import checkpoint
 
 REWARDS = ("utility", "gap", "improved")
+MAX_CHECKPOINT_DIM = 100_000  # actions or features a checkpoint may declare
+MAX_CHECKPOINT_WIDTH = 8192  # hidden units a checkpoint may declare
 
 
 @dataclass
@@ -97,23 +101,24 @@ class FeatureScaler:
     mechanism can (`pad`: the bandwidth auction, whose base stations serve varying numbers of
     devices); any other size is an error."""
 
-    def __init__(self, mean: np.ndarray, std: np.ndarray, followers: int | None = None):
+    def __init__(self, mean: np.ndarray, std: np.ndarray, followers: int | None = None,
+                 mechanism: str | None = None):
         self.mean, self.std = mean, std
         self.followers = followers
+        self.mechanism = mechanism  # the mechanism whose features these are
         self._varies = std > 1e-9
         self._scale = np.where(self._varies, std, 1.0)
 
     @classmethod
     def fit(cls, mechanism: Mechanism, state: Any) -> FeatureScaler:
         features = mechanism.features(state)
-        return cls(features.mean(axis=0), features.std(axis=0), followers_of(state))
-
-    @property
-    def saved(self) -> tuple:
-        """What a checkpoint keeps (the constructor's arguments)."""
-        return self.mean, self.std, self.followers
+        return cls(features.mean(axis=0), features.std(axis=0), followers_of(state),
+                   mechanism.name)
 
     def features(self, mechanism: Mechanism, state: Any) -> np.ndarray:
+        if self.mechanism is not None and mechanism.name != self.mechanism:
+            raise ValueError(f"this solver was trained for mechanism '{self.mechanism}', not "
+                             f"'{mechanism.name}'")
         width = followers_of(state)
         if self.followers is not None and width != self.followers:
             pad = getattr(mechanism, "pad", None)
@@ -124,7 +129,11 @@ class FeatureScaler:
                     + (" (states can be padded up to that size, not cut down)" if pad else "")
                     + ": train it on states of this size")
             state = pad(state, self.followers)
-        return mechanism.features(state)
+        features = mechanism.features(state)
+        if features.shape[1] != len(self.mean):
+            raise ValueError(f"this {mechanism.name} state has {features.shape[1]} features but "
+                             f"the solver was trained on {len(self.mean)}")
+        return features
 
     def __call__(self, mechanism: Mechanism, state: Any, device: torch.device) -> torch.Tensor:
         scaled = np.where(self._varies, (self.features(mechanism, state) - self.mean)
@@ -165,3 +174,45 @@ def known_fields(config_class: type, overrides: dict) -> dict:
     """The overrides that `config_class` has fields for (others belong to other solvers)."""
     names = {f.name for f in fields(config_class)}
     return {k: v for k, v in overrides.items() if k in names}
+
+
+def save_learned(path: str | Path, name: str, config: Any, dims: tuple[int, int],
+                 scaler: FeatureScaler, tensors: dict[str, torch.Tensor],
+                 extra: dict | None) -> None:
+    """A learned solver's checkpoint: its tensors and scaler statistics, and as metadata its
+    configuration, dimensions and what it was trained on (`extra`)."""
+    tensors = {**tensors, "scaler.mean": torch.from_numpy(np.asarray(scaler.mean, float)),
+               "scaler.std": torch.from_numpy(np.asarray(scaler.std, float))}
+    checkpoint.save(path, tensors, {"solver": name, "config": asdict(config),
+                                    "dims": list(dims), "followers": scaler.followers,
+                                    "mechanism": scaler.mechanism, **(extra or {})})
+
+
+def open_learned(path: str | Path, name: str, config_class: type, overrides: dict,
+                 ) -> tuple[Any, tuple[int, int], FeatureScaler, dict[str, torch.Tensor]]:
+    """The configuration (saved, then `overrides`), dimensions, scaler and tensors of a
+    checkpoint of the learned solver `name`; a CheckpointError if any is malformed."""
+    tensors, meta = checkpoint.load(path, name)
+    try:
+        config = config_class(**{**known_fields(config_class, meta["config"]),
+                                 **known_fields(config_class, overrides)})
+        for width in ("hidden", "time_dim"):  # refused before any network is built
+            value = getattr(config, width, 1)
+            if not (isinstance(value, int) and 1 <= value <= MAX_CHECKPOINT_WIDTH):
+                raise ValueError(f"{width} {value!r}")
+        dims = tuple(int(d) for d in meta["dims"])
+        if len(dims) != 2 or not all(1 <= d <= MAX_CHECKPOINT_DIM for d in dims):
+            raise ValueError(f"dimensions {dims}")
+        followers = meta["followers"]
+        if followers is not None and not (isinstance(followers, int) and followers > 0):
+            raise ValueError(f"followers {followers!r}")
+        mean, std = tensors["scaler.mean"].numpy(), tensors["scaler.std"].numpy()
+        if mean.shape != (dims[1],) or std.shape != (dims[1],):
+            raise ValueError(f"scaler of {mean.shape} for {dims[1]} features")
+        mechanism = meta.get("mechanism")
+        if not isinstance(mechanism, str):
+            raise ValueError(f"mechanism {mechanism!r}")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise checkpoint.CheckpointError(f"{path}: a malformed {name} checkpoint ({exc})"
+                                         ) from None
+    return config, dims, FeatureScaler(mean, std, followers, mechanism), tensors

@@ -4,7 +4,7 @@ Same states, actions, decoding and rewards as the diffusion solver."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +13,17 @@ import torch
 from torch import nn
 
 from netsim.mechanisms.base import Mechanism
+from solvers.checkpoint import CheckpointError, prefixed, restore
 from solvers.diffusion import Callback
 from solvers.learning import (
     FeatureScaler,
     Problem,
     RewardScale,
     action_dim,
-    known_fields,
     mlp,
+    open_learned,
     pick_device,
+    save_learned,
     seeded_init,
     to_action,
 )
@@ -121,18 +123,23 @@ class PPOSolver:
         return to_action(mechanism, state, mean)
 
     def save(self, path: str | Path, extra: dict | None = None) -> None:
-        torch.save({"solver": self.name, "config": asdict(self.config), "dims": self._dims,
-                    "policy": self.policy.state_dict(), "value": self.value.state_dict(),
-                    "log_std": self.log_std.detach(), "scaler": self.scaler.saved,
-                    **(extra or {})}, path)
+        """A safetensors checkpoint (see solvers/checkpoint.py); `extra`: what it was
+        trained on."""
+        save_learned(path, self.name, self.config, self._dims, self.scaler,
+                     {**prefixed("policy", self.policy.state_dict()),
+                      **prefixed("value", self.value.state_dict()),
+                      "log_std": self.log_std.detach()}, extra)
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> PPOSolver:
-        data = torch.load(path, map_location="cpu", weights_only=False)
-        solver = cls(PPOConfig(**{**data["config"], **known_fields(PPOConfig, overrides)}))
-        solver._build(*data["dims"])
-        solver.policy.load_state_dict(data["policy"])
-        solver.value.load_state_dict(data["value"])
-        solver.log_std.data.copy_(data["log_std"])
-        solver.scaler = FeatureScaler(*data["scaler"])
+        config, dims, scaler, tensors = open_learned(path, cls.name, PPOConfig, overrides)
+        solver = cls(config)
+        solver._build(*dims)
+        restore(solver.policy, "policy", tensors, path)
+        restore(solver.value, "value", tensors, path)
+        log_std = tensors.get("log_std")
+        if log_std is None or log_std.shape != solver.log_std.shape:
+            raise CheckpointError(f"{path}: a malformed ppo checkpoint (log_std)")
+        solver.log_std.data.copy_(log_std)
+        solver.scaler = scaler
         return solver

@@ -87,10 +87,10 @@ def test_diffusion_beats_random_within_a_few_hundred_steps(trained):
 
 def test_save_and_load_give_identical_actions(trained, tmp_path):
     test = reference(50, 3)
-    trained.save(tmp_path / "gdm.pt")
-    again = DiffusionSolver.load(tmp_path / "gdm.pt")
+    trained.save(tmp_path / "gdm.safetensors")
+    again = DiffusionSolver.load(tmp_path / "gdm.safetensors")
     assert np.array_equal(trained.solve(MECH, test.true), again.solve(MECH, test.true))
-    policy = DiffusionSolver.load(tmp_path / "gdm.pt", mode="policy")
+    policy = DiffusionSolver.load(tmp_path / "gdm.safetensors", mode="policy")
     assert policy.config.mode == "policy"
 
 
@@ -143,9 +143,11 @@ def test_partial_information_training_sees_noise_but_is_scored_on_truth():
 
 
 def test_trained_checkpoint_drives_the_market(trained, tmp_path):
-    trained.save(tmp_path / "gdm.pt")
+    trained.save(tmp_path / "gdm.safetensors")
     loaded = netsim.load_scenario(SCENARIOS / "paper_case_study.yaml", [
-        "horizon_s=180", f"market.solver={{name: diffusion, checkpoint: {tmp_path / 'gdm.pt'}}}"])
+        "horizon_s=180",
+        f"market.solver={{name: diffusion, checkpoint: {tmp_path / 'gdm.safetensors'}, "
+        "allow_other_scenario: true}"])
     netsim.run(loaded, tmp_path / "run")
     epochs = netsim.load_run(tmp_path / "run").epochs
     assert (epochs.solver == "diffusion").all() and len(epochs) == 3
@@ -159,9 +161,10 @@ def test_one_bandwidth_checkpoint_serves_cells_of_every_size(tmp_path):
     assert followers_of(states) == 30  # every state padded to the scenario's 30 devices
     solver = PPOSolver(seed=0, hidden=32, batch=128)
     solver.fit(Problem.full_information(mechanism, states), 1024)
-    solver.save(tmp_path / "ppo.pt")
+    solver.save(tmp_path / "ppo.safetensors")
     loaded = netsim.load_scenario(SCENARIOS / "auction_bandwidth.yaml", [
-        "horizon_s=30", f"market.solver={{name: ppo, checkpoint: {tmp_path / 'ppo.pt'}}}"])
+        "horizon_s=30", f"market.solver={{name: ppo, checkpoint: {tmp_path / 'ppo.safetensors'}, "
+        "allow_other_scenario: true}"])
     netsim.run(loaded, tmp_path / "run")
     epochs = netsim.load_run(tmp_path / "run").epochs
     assert set(epochs.leader) == {"bs0", "bs1"} and len(epochs) == 6
@@ -171,15 +174,16 @@ def test_one_bandwidth_checkpoint_serves_cells_of_every_size(tmp_path):
 
 
 def test_online_training_keeps_learning_during_a_run(trained, tmp_path):
-    trained.save(tmp_path / "gdm.pt")
+    trained.save(tmp_path / "gdm.safetensors")
     loaded = netsim.load_scenario(SCENARIOS / "paper_case_study.yaml", [
-        "horizon_s=180", f"market.solver={{name: diffusion, checkpoint: {tmp_path / 'gdm.pt'}, "
-        "online: true, online_evaluations: 1024}"])
+        "horizon_s=180",
+        f"market.solver={{name: diffusion, checkpoint: {tmp_path / 'gdm.safetensors'}, "
+        "allow_other_scenario: true, online: true, online_evaluations: 1024}"])
     sim = netsim.Simulation(loaded, tmp_path / "run")
     sim.run()
     assert sim.market.online_updates == 3
     probe = reference(20, 8)
-    before = DiffusionSolver.load(tmp_path / "gdm.pt").unit_actions(MECH, probe.true)
+    before = DiffusionSolver.load(tmp_path / "gdm.safetensors").unit_actions(MECH, probe.true)
     after = sim.market.solver.unit_actions(MECH, probe.true)
     assert not np.allclose(before, after)
     with pytest.raises(netsim.ScenarioError, match="online training needs a learning solver"):

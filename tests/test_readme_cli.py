@@ -41,6 +41,6 @@ def test_readme_commands_run(tmp_path):
         assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
     assert (tmp_path / "outputs" / "small7" / "report" / "summary.md").exists()
     assert (tmp_path / "outputs" / "train_case" / "training_curves.png").exists()
-    assert (tmp_path / "outputs" / "train_bw" / "diffusion-seed0.pt").exists()
+    assert (tmp_path / "outputs" / "train_bw" / "diffusion-seed0.safetensors").exists()
     assert (tmp_path / "outputs" / "cmp" / "compare.csv").exists()
     assert (tmp_path / "outputs" / "sweep1" / "results.parquet").exists()

@@ -16,9 +16,11 @@ import yaml
 from pydantic import ValidationError
 
 from netsim.network.pathloss import UT_HEIGHT_RANGE_M
+from netsim.scenario.identity import problem_hash
 from netsim.scenario.schema import Scenario, TraceArrivals
 from netsim.workload.profiles import builtin_profiles, load_profile, resolve_profile_path
 from netsim.workload.traces import read_trace, trace_path
+from solvers.checkpoint import CheckpointError, read_meta, verify
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,24 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
         if not checkpoint.exists():
             problems.append(Problem("market.solver.checkpoint",
                                     f"checkpoint {checkpoint} does not exist"))
+        else:
+            problems.extend(_checkpoint_problems(scn, checkpoint))
     return problems
+
+
+def _checkpoint_problems(scn: Scenario, path: Path) -> list[Problem]:
+    """A checkpoint must be one netsim writes (never a pickle), of the solver named, for
+    this mechanism, and trained on this scenario unless the transfer is deliberate."""
+    spec = scn.market.solver
+    try:
+        meta = read_meta(path)
+        if meta.get("solver") != spec.name:
+            raise CheckpointError(f"{path}: a checkpoint of solver '{meta.get('solver')}', "
+                                  f"not '{spec.name}'")
+        verify(path, meta, scn.market.mechanism, problem_hash(scn), spec.allow_other_scenario)
+    except CheckpointError as exc:
+        return [Problem("market.solver.checkpoint", str(exc))]
+    return []
 
 
 def _trace_problems(path_text: str, count: int, base_dir: Path, where: str,

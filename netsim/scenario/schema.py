@@ -391,6 +391,9 @@ class SolverSpec(StrictModel):
     seed: int = 0
     checkpoint: str | None = Field(default=None, description="trained solver (netsim train); "
                                    "relative to the scenario file")
+    allow_other_scenario: bool = Field(
+        default=False, description="use a checkpoint trained on another scenario (a "
+        "deliberate transfer); otherwise its scenario hash must match this one's")
     mode: Literal["policy", "generate_and_select"] | None = None
     k: PositiveInt | None = Field(default=None, description="candidates in generate_and_select")
     online: bool = Field(default=False, description="keep training a diffusion or PPO "
