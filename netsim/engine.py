@@ -53,7 +53,7 @@ class RateTrace:
     (NaN for devices the trace does not list, which keep the channel model)."""
 
     def __init__(self, base_dir: Path, path_text: str, n_devices: int):
-        _, raw = read_trace(trace_path(path_text, base_dir))
+        raw = read_trace(trace_path(path_text, base_dir)).rows
         rows = sorted((float(r["t_s"]), int(r["device"]), float(r["rate_bps"])) for r in raw)
         self.rows = rows
         self.next = 0

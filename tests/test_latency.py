@@ -122,5 +122,5 @@ def test_rate_trace_replaces_the_channel(tmp_path):
     assert durations[1] == pytest.approx(bits / 8.0e6, rel=1e-9)  # after the change at 2.05 s
     (tmp_path / "bad.csv").write_text("t_s,device,rate_bps\n0,0,-5\n")
     raw["channel"]["rate_trace"] = "bad.csv"
-    with pytest.raises(netsim.ScenarioError, match=r"row 2, column rate_bps: -5\.0 must be > 0"):
+    with pytest.raises(netsim.ScenarioError, match=r"line 2, column rate_bps: -5\.0 must be > 0"):
         netsim.load_scenario(write_scenario(tmp_path, raw, "bad.yaml"))

@@ -235,7 +235,7 @@ def test_mobility_trace_replays_positions_and_drives_handover(tmp_path):
     raw["devices"][0]["mobility"] = {"model": "trace", "path": "bad.csv"}
     from tests.conftest import write_scenario
 
-    with pytest.raises(netsim.ScenarioError, match=r"row 3, column x_m: 900.0 is outside"):
+    with pytest.raises(netsim.ScenarioError, match=r"line 3, column x_m: 900.0 is outside"):
         netsim.load_scenario(write_scenario(tmp_path, raw, "bad.yaml"))
 
 

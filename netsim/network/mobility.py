@@ -153,7 +153,7 @@ class TraceMobility(MobilityModel):
 
     def __init__(self, index, area_wh, rng, spec, base_dir: Path):
         super().__init__(index, area_wh, rng)
-        _, raw = read_trace(trace_path(spec.path, base_dir))
+        raw = read_trace(trace_path(spec.path, base_dir)).rows
         rows = sorted((int(r["device"]), float(r["t_s"]), float(r["x_m"]), float(r["y_m"]))
                       for r in raw)
         self.tracks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}

@@ -6,19 +6,31 @@ Every problem becomes a `ScenarioError` whose lines name the file (and line), th
 
 from __future__ import annotations
 
+import math
 import re
+import reprlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from netsim.inputs import yaml_reader
+from netsim.inputs.files import (
+    MAX_SCENARIO_BYTES,
+    InputFileError,
+    read_text,
+)
 from netsim.network.pathloss import UT_HEIGHT_RANGE_M
 from netsim.scenario.identity import problem_hash
 from netsim.scenario.schema import Scenario, TraceArrivals
-from netsim.workload.profiles import builtin_profiles, load_profile, resolve_profile_path
+from netsim.workload.profiles import (
+    ProfileError,
+    builtin_profiles,
+    load_profile,
+    resolve_profile_path,
+)
 from netsim.workload.traces import read_trace, trace_path
 from solvers.checkpoint import CheckpointError, read_meta, verify
 
@@ -34,6 +46,7 @@ class ScenarioError(ValueError):
     """A scenario that cannot be used; `str()` lists every problem, one per line."""
 
     def __init__(self, source: str, problems: Sequence[Problem]):
+        source = _cut(source, 200)
         self.source = source
         self.problems = list(problems)
         lines = [f"{source}: invalid scenario ({len(self.problems)} "
@@ -54,6 +67,7 @@ class LoadedScenario:
 
 # --------------------------------------------------------------------------- paths
 
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -94,7 +108,10 @@ def apply_overrides(raw: dict, overrides: Sequence[str], source: str) -> list[li
             tokens = parse_path(key.strip())
         except ValueError as err:
             raise ScenarioError(source, [Problem(f"--set {item}", str(err))]) from None
-        value = yaml.safe_load(text) if text.strip() else None
+        try:
+            value = yaml_reader.parse(text)[0] if text.strip() else None
+        except yaml_reader.YamlError as err:
+            raise ScenarioError(source, [Problem(f"--set {_cut(item)}", err.message)]) from None
         node: Any = raw
         for depth, token in enumerate(tokens[:-1]):
             node = _descend(node, token, tokens[: depth + 1], item, source)
@@ -129,39 +146,32 @@ def _descend(node: Any, token: str | int, so_far: list, item: str, source: str) 
 # --------------------------------------------------------------------------- line numbers
 
 
-def _line_of(root: yaml.Node | None, tokens: Sequence[str | int]) -> int | None:
-    """1-based line of the YAML node at `tokens`, or of its deepest existing parent."""
-    node, line = root, None
-    for token in tokens:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == token), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(token, int):
-            node = node.value[token] if token < len(node.value) else None
-        else:
-            node = None
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line
-
-
 class LineFinder:
-    """Line numbers of field paths in the file; none for values that came from --set."""
+    """Line numbers of field paths in the file (of the deepest part of the path the file
+    has); none for values that came from --set."""
 
-    def __init__(self, root: yaml.Node | None, overridden: Sequence[Sequence[str | int]] = ()):
-        self.root = root
+    def __init__(self, lines: dict[tuple, int] | None = None,
+                 overridden: Sequence[Sequence[str | int]] = ()):
+        self.lines = lines or {}
         self.overridden = [tuple(path) for path in overridden]
 
     def __call__(self, tokens: Sequence[str | int]) -> int | None:
         path = tuple(tokens)
         if any(path[: len(o)] == o for o in self.overridden):
             return None
-        return _line_of(self.root, tokens)
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
 
 
 # --------------------------------------------------------------------------- validation
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    """Text for an error message, at most `limit` characters."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _clean_loc(loc: Sequence[str | int], raw: Any) -> list[str | int]:
@@ -202,9 +212,8 @@ def _pydantic_problems(err: ValidationError, raw: dict, lines: LineFinder) -> li
                 message = "required field is missing"
         else:
             message = detail["msg"].removeprefix("Value error, ")
-            value = repr(_value_at(raw, tokens)) if tokens else ""
-            if tokens and "got " not in message and len(value) <= 80:
-                message += f" (got {value})"
+            if tokens and "got " not in message:
+                message += f" (got {_cut(reprlib.repr(_value_at(raw, tokens)))})"
         key = (tuple(tokens), message)
         if key in seen:
             continue
@@ -244,13 +253,13 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
             problems.append(Problem(f"base_stations[{i}].server",
                                     f"no edge server '{bs.server}' (allowed: {allowed})"))
 
-    profile_path = resolve_profile_path(scn.workload.model, base_dir)
     n_layers = None
-    if not profile_path.exists():
-        problems.append(Problem("workload.model", f"no profile '{scn.workload.model}' "
-                                f"(built-in: {', '.join(builtin_profiles())}, or a YAML path)"))
-    else:
-        n_layers = load_profile(profile_path).n_layers
+    try:
+        n_layers = load_profile(resolve_profile_path(scn.workload.model, base_dir)).n_layers
+    except ProfileError as err:
+        builtin = ", ".join(builtin_profiles())
+        problems.append(Problem("workload.model", f"{err} (built-in profiles: {builtin}, or "
+                                                  "the path of a profile YAML)"))
 
     if not scn.workload.flops_scale.always_above(0.0, strict=True):
         problems.append(Problem("workload.flops_scale", "must be > 0 for every task"))
@@ -319,41 +328,44 @@ def _checkpoint_problems(scn: Scenario, path: Path) -> list[Problem]:
 def _trace_problems(path_text: str, count: int, base_dir: Path, where: str,
                     extra: tuple[str, ...] = (), area: tuple[float, float] | None = None,
                     ) -> list[Problem]:
-    """Check a trace CSV: columns t_s, device (and `extra` numbers), every row's values; with
-    `area`, x_m and y_m inside it. The first bad row is reported by row and column."""
+    """Check a trace: columns t_s, device (and `extra` numbers), every row's values finite
+    and in range; with `area`, x_m and y_m inside it. The first bad row is reported by its
+    line (CSV) or row (Parquet) and column."""
     path = trace_path(path_text, base_dir)
-    if not path.exists():
-        return [Problem(where, f"trace file {path} does not exist")]
     required = ("t_s", "device", *extra)
     try:
-        header, rows = read_trace(path)
-    except Exception as err:  # an unreadable file is a problem of the input, reported as such
-        return [Problem(where, f"{path}: cannot read ({type(err).__name__}: {err})")]
-    if any(column not in header for column in required):
-        return [Problem(where, f"{path}: columns must include {', '.join(required)} "
-                               f"(found: {', '.join(header) or 'none'})")]
-    for row_number, row in enumerate(rows, start=2):
+        trace = read_trace(path)
+    except InputFileError as err:
+        return [Problem(where, str(err))]
+    missing = [column for column in required if column not in trace.columns]
+    if missing:
+        # only names that look like column names: the first line of a file that is not a
+        # trace (say /etc/passwd) is not echoed
+        shown = [c for c in trace.columns if _COLUMN_NAME.fullmatch(c)]
+        return [Problem(where, f"{path}: columns must include {', '.join(required)} (missing: "
+                               f"{', '.join(missing)}; found: {', '.join(shown) or 'none'})")]
+    for place, row in zip(trace.places, trace.rows):
         for column in required:
+            text = row.get(column)
+            at = f"{path} {place}, column {column}"
             try:
-                value = int(row[column]) if column == "device" else float(row[column])
-            except (TypeError, ValueError):
+                value = int(text) if column == "device" else float(text)
+            except (TypeError, ValueError, OverflowError):
                 kind = "an integer" if column == "device" else "a number"
-                return [Problem(where, f"{path} row {row_number}, column {column}: "
-                                       f"{row[column]!r} is not {kind}")]
+                return [Problem(where, f"{at}: {_cut(repr(text), 40)} is not {kind}")]
+            if not math.isfinite(value):
+                return [Problem(where, f"{at}: {text!r} is not a finite number")]
             if column == "t_s" and value < 0:
-                return [Problem(where, f"{path} row {row_number}, column t_s: {value} must "
-                                       "be >= 0")]
+                return [Problem(where, f"{at}: {value} must be >= 0")]
             if column == "device" and not 0 <= value < count:
-                return [Problem(where, f"{path} row {row_number}, column device: {value} "
-                                       f"is not in 0..{count - 1} (the group's devices)")]
+                return [Problem(where, f"{at}: {value} is not in 0..{count - 1} (the group's "
+                                       "devices)")]
             if column == "rate_bps" and value <= 0:
-                return [Problem(where, f"{path} row {row_number}, column rate_bps: {value} "
-                                       "must be > 0")]
+                return [Problem(where, f"{at}: {value} must be > 0")]
             if area is not None and column in ("x_m", "y_m"):
                 limit = area[0] if column == "x_m" else area[1]
                 if not 0.0 <= value <= limit:
-                    return [Problem(where, f"{path} row {row_number}, column {column}: "
-                                           f"{value} is outside [0, {limit:g}] m")]
+                    return [Problem(where, f"{at}: {value} is outside [0, {limit:g}] m")]
     return []
 
 
@@ -379,19 +391,16 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> LoadedScen
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ScenarioError(source, [Problem("(file)", f"cannot read: {err.strerror}")]) from None
-    try:
-        raw = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        raise ScenarioError(source, [Problem("(syntax)", f"not valid YAML: {err}", line)]) from None
+        text = read_text(path, "scenario", MAX_SCENARIO_BYTES)
+        raw, lines = yaml_reader.parse(text)
+    except InputFileError as err:
+        raise ScenarioError(source, [Problem("(file)", str(err))]) from None
+    except yaml_reader.YamlError as err:
+        raise ScenarioError(source, [Problem("(syntax)", err.message, err.line)]) from None
     overridden = []
     if overrides:
         raw = raw if isinstance(raw, dict) else {}
         overridden = apply_overrides(raw, overrides, source)
     base_dir = path.parent.resolve()
-    return LoadedScenario(validate(raw, source, base_dir, LineFinder(root, overridden)), base_dir)
+    return LoadedScenario(validate(raw, source, base_dir, LineFinder(lines, overridden)),
+                          base_dir)

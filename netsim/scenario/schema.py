@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     NonNegativeFloat,
@@ -22,13 +23,26 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-Position = tuple[float, float]
+
+def _sequence_as_tuple(value: Any) -> Any:
+    """YAML gives lists: validate them as tuples (items stay strictly typed)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def Pair(item: Any) -> Any:
+    """Two values of type `item`, written as a YAML list of two."""
+    return Annotated[tuple[item, item], BeforeValidator(_sequence_as_tuple)]
+
+
+Position = Pair(float)
 
 
 class StrictModel(BaseModel):
-    """Base of every scenario model: frozen, unknown keys rejected with a suggestion."""
+    """Base of every scenario model: frozen, unknown keys rejected with a suggestion, strict
+    types (no booleans or strings where numbers belong, no float where an integer does) and
+    no NaN or infinity."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -83,7 +97,7 @@ class Distribution(StrictModel):
     `exponential: {mean: ...}`: how an attribute varies across devices or tasks."""
 
     constant: float | None = None
-    uniform: tuple[float, float] | None = None
+    uniform: Pair(float) | None = None
     normal: NormalSpec | None = None
     choice: ChoiceSpec | None = None
     exponential: ExponentialSpec | None = None
@@ -223,8 +237,8 @@ class StaticMobility(StrictModel):
 
 class RandomWaypointMobility(StrictModel):
     model: Literal["random_waypoint"]
-    speed_mps: tuple[PositiveFloat, PositiveFloat] = (0.5, 2.0)
-    pause_s: tuple[NonNegativeFloat, NonNegativeFloat] = (0.0, 30.0)
+    speed_mps: Pair(PositiveFloat) = (0.5, 2.0)
+    pause_s: Pair(NonNegativeFloat) = (0.0, 30.0)
 
 
 class GaussMarkovMobility(StrictModel):

@@ -118,7 +118,7 @@ class Trace(ArrivalProcess):
 
     def __init__(self, index, rng, spec: TraceArrivals, base_dir: Path):
         super().__init__(index, rng)
-        _, raw = read_trace(trace_path(spec.path, base_dir))
+        raw = read_trace(trace_path(spec.path, base_dir)).rows
         rows = [(float(r["t_s"]), int(r["device"])) for r in raw]
         rows.sort()
         self.times = np.array([t for t, _ in rows], dtype=float)

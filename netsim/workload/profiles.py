@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
+
+from netsim.inputs import yaml_reader
+from netsim.inputs.files import InputFileError, read_text
 
 BUILTIN_DIR = Path(__file__).parent / "profiles"
 
@@ -53,9 +55,8 @@ class ModelProfile:
 
 def resolve_profile_path(model: str, base_dir: Path | None = None) -> Path:
     """Path of a built-in profile name, or of a profile file relative to `base_dir`."""
-    builtin = BUILTIN_DIR / f"{model}.yaml"
-    if builtin.exists():
-        return builtin
+    if model in builtin_profiles():
+        return BUILTIN_DIR / f"{model}.yaml"
     path = Path(model)
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
@@ -66,18 +67,40 @@ def builtin_profiles() -> list[str]:
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
 
 
+class ProfileError(ValueError):
+    """A file that is not a usable model profile."""
+
+
+MAX_PROFILE_BYTES = 1 << 20
+
+
 def load_profile(path: Path) -> ModelProfile:
-    """Read a profile YAML (see profiles/clip_vit_b32.yaml for the format)."""
-    with open(path, encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
-    layers = raw["layers"]
-    return ModelProfile(
-        name=str(raw["name"]),
-        input_bytes=int(raw["input_bytes"]),
-        result_bytes=int(raw["result_bytes"]),
-        stem_flops=float(raw.get("stem_flops", 0.0)),
-        head_flops=float(raw.get("head_flops", 0.0)),
-        layer_flops=np.array([float(layer["flops"]) for layer in layers]),
-        activation_bytes=np.array([int(layer["activation_bytes"]) for layer in layers]),
-        param_bytes=np.array([int(layer.get("param_bytes", 0)) for layer in layers]),
-    )
+    """Read a profile YAML (see profiles/clip_vit_b32.yaml for the format); a ProfileError
+    that names the file and what is wrong otherwise."""
+    try:
+        raw, _ = yaml_reader.parse(read_text(path, "model profile", MAX_PROFILE_BYTES))
+    except (InputFileError, yaml_reader.YamlError) as err:
+        raise ProfileError(str(err)) from None
+    try:
+        layers = raw["layers"]
+        if not isinstance(layers, list) or not layers:
+            raise ValueError("'layers' must be a non-empty list")
+        profile = ModelProfile(
+            name=str(raw["name"]),
+            input_bytes=int(raw["input_bytes"]),
+            result_bytes=int(raw["result_bytes"]),
+            stem_flops=float(raw.get("stem_flops", 0.0)),
+            head_flops=float(raw.get("head_flops", 0.0)),
+            layer_flops=np.array([float(layer["flops"]) for layer in layers]),
+            activation_bytes=np.array([int(layer["activation_bytes"]) for layer in layers]),
+            param_bytes=np.array([int(layer.get("param_bytes", 0)) for layer in layers]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
+        raise ProfileError(f"model profile {path}: not a profile ({type(err).__name__}: "
+                           f"{str(err)[:100]})") from None
+    numbers = np.concatenate(([profile.input_bytes, profile.result_bytes, profile.stem_flops,
+                               profile.head_flops], profile.layer_flops,
+                              profile.activation_bytes, profile.param_bytes))
+    if not np.all(np.isfinite(numbers)) or np.any(numbers < 0):
+        raise ProfileError(f"model profile {path}: sizes and FLOPs must be finite and >= 0")
+    return profile
