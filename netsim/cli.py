@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from netsim.analysis.plots import plot_run
 from netsim.analysis.summary import summarise
 from netsim.engine import Simulation
+from netsim.preflight import PreflightError, check_fits, estimate
 from netsim.record.load import load_run
 from netsim.scenario import ScenarioError, load_scenario
 
@@ -49,6 +50,7 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
     click.echo(f"{scenario}: ok ({scn.name}: {scn.n_devices} devices, "
                f"{len(scn.base_stations)} base stations, {len(scn.edge_servers)} edge servers, "
                f"{scn.horizon_s:g} s)")
+    click.echo(f"estimate: {estimate(scn, loaded.base_dir).describe()}")
 
 
 @main.command("run")
@@ -59,10 +61,19 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option("--plots/--no-plots", default=True, help="Draw PNG plots after the run.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--ignore-estimate", is_flag=True,
+              help="Run even if the pre-flight estimate says it will not fit in memory.")
 def run_command(scenario: str, seed: int | None, out_dir: str | None,
-                overrides: tuple[str, ...], plots: bool, quiet: bool) -> None:
+                overrides: tuple[str, ...], plots: bool, quiet: bool,
+                ignore_estimate: bool) -> None:
     """Run a scenario and write its tables (Parquet), manifest and plots to a folder."""
     loaded = _load(scenario, overrides)
+    if not ignore_estimate:
+        try:
+            check_fits(loaded.scenario, loaded.base_dir)
+        except PreflightError as err:
+            click.echo(f"{scenario}: {err}", err=True)
+            sys.exit(2)
     out = Path(out_dir) if out_dir else Path("outputs") / Path(scenario).stem
     with Progress(TextColumn("[bold]simulating"), BarColumn(),
                   TextColumn("{task.completed:.0f}/{task.total:.0f} s simulated"),

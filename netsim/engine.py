@@ -30,6 +30,7 @@ from netsim.network.links import Link
 from netsim.network.mobility import build_mobility
 from netsim.network.radio import RadioPool
 from netsim.network.topology import CLOUD, build_network
+from netsim.preflight import check_fits
 from netsim.record.recorder import RunRecorder
 from netsim.record.samplers import ServerLinkSampler, device_sample
 from netsim.record.task_log import TaskLog
@@ -431,6 +432,9 @@ class Simulation:
 
 
 def run(loaded: LoadedScenario, out_dir: str | Path, seed: int | None = None,
-        progress: Progress | None = None) -> RunResult:
-    """Run a scenario once and write its outputs to `out_dir`."""
+        progress: Progress | None = None, ignore_estimate: bool = False) -> RunResult:
+    """Run a scenario once and write its outputs to `out_dir`; first refuse (PreflightError)
+    a run that would not fit this machine's memory, unless `ignore_estimate`."""
+    if not ignore_estimate:
+        check_fits(loaded.scenario, loaded.base_dir)
     return Simulation(loaded, out_dir, seed, progress).run()

@@ -193,3 +193,52 @@ def test_trace_paths_that_cannot_be_traces_are_refused_without_reading(tmp_path,
     (line,) = problems(_with_arrival_trace(tmp_path, name))
     assert time.perf_counter() - start < 5.0
     assert any(why in line for why in ("not a regular file", "is a folder", "not UTF-8 text"))
+
+
+@pytest.mark.parametrize("override, field, allowed", [
+    ("devices[0].count=100000000000000000000", "devices[0].count", "less than or equal to 1000000"),
+    ("devices[0].count=2000000", "devices[0].count", "less than or equal to 1000000"),
+    ("devices[0].count=1e6", "devices[0].count", "valid integer"),
+    ("edge_servers[0].cores=1000000000", "edge_servers[0].cores", "less than or equal to 100000"),
+    ("horizon_s=.inf", "horizon_s", "finite number"),
+    ("horizon_s=1e8", "horizon_s", "less than or equal to 10000000"),
+    ("seed=-1", "seed", "greater than or equal to 0"),
+    ("devices[0].arrivals.rate_per_s=1e308", "devices[0].arrivals.rate_per_s",
+     "less than or equal to 10000"),
+    ("devices[0].arrivals={process: bursty, rate_low_per_s: 1, rate_high_per_s: 5, "
+     "mean_low_s: 1e-9, mean_high_s: 1}", "devices[0].arrivals.mean_low_s",
+     "greater than or equal to 0.001"),
+    ("market={mechanism: stackelberg, epoch_s: 1e-6}", "market.epoch_s",
+     "greater than or equal to 0.01"),
+    ("record.row_group_rows=1000000000000", "record.row_group_rows",
+     "less than or equal to 10000000"),
+    ("channel.tick_s=1e-9", "channel.tick_s", "greater than or equal to 0.001"),
+    ("devices[0].energy_per_flop_j=.nan", "devices[0].energy_per_flop_j", "finite number"),
+    ("base_stations[0].bandwidth_hz=true", "base_stations[0].bandwidth_hz", "valid number"),
+])
+def test_every_count_rate_size_and_time_has_a_range(override, field, allowed):
+    text = "\n".join(problems(SCENARIOS / "small.yaml", [override]))
+    assert f"{field}: " in text and allowed in text
+
+
+def test_the_estimate_counts_tasks_and_refuses_what_cannot_fit(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import netsim
+    from netsim import preflight
+    from netsim.cli import main
+
+    loaded = load_scenario(SCENARIOS / "small.yaml", ["devices[0].count=500"])
+    found = preflight.estimate(loaded.scenario, loaded.base_dir)
+    assert found.tasks == pytest.approx(500 * 1.0 * 60)  # count x rate x horizon
+    assert found.ticks == 600 and found.device_rows == pytest.approx(500 * 60 / 5)
+    monkeypatch.setattr(preflight, "available_memory_bytes", lambda: 100 << 20)
+    with pytest.raises(preflight.PreflightError, match=r"about 30,000 tasks.*100 MiB available"):
+        netsim.run(loaded, tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()  # refused before anything was written
+    small = str(SCENARIOS / "small.yaml")
+    refused = CliRunner().invoke(main, ["run", small, "--out", str(tmp_path / "cli"), "--quiet"])
+    assert refused.exit_code == 2 and "--ignore-estimate" in refused.output
+    ran = CliRunner().invoke(main, ["run", small, "--out", str(tmp_path / "cli"), "--quiet",
+                                    "--no-plots", "--ignore-estimate", "--set", "horizon_s=5"])
+    assert ran.exit_code == 0, ran.output

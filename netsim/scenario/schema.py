@@ -16,12 +16,28 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
-    PositiveInt,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+# the documented ranges of scenario numbers: far beyond any sensible scenario, small enough
+# that whatever validates can run (the pre-flight estimate then checks this machine)
+MAX_TIME_S = 1.0e7  # about 116 days
+MIN_TICK_S = 1.0e-3
+MIN_EPOCH_S = 0.01
+MIN_STATE_S = 1.0e-3  # bursty arrivals: shortest mean time in a state
+MAX_DEVICES = 1_000_000
+MAX_CORES = 100_000
+MAX_CORE_FLOPS = 1.0e16
+MAX_BANDWIDTH_HZ = 1.0e11
+MAX_RATE_PER_S = 1.0e4  # tasks per second per device
+MAX_SPEED_MPS = 1000.0
+MAX_BYTES = 1 << 40
+MAX_SEED = 2**63 - 1
+
+Rate = Annotated[float, Field(gt=0.0, le=MAX_RATE_PER_S)]
+Speed = Annotated[float, Field(gt=0.0, le=MAX_SPEED_MPS)]
 
 
 def _sequence_as_tuple(value: Any) -> Any:
@@ -165,30 +181,30 @@ class Distribution(StrictModel):
 
 
 class Area(StrictModel):
-    width_m: PositiveFloat
-    height_m: PositiveFloat
+    width_m: float = Field(gt=0.0, le=1.0e6)
+    height_m: float = Field(gt=0.0, le=1.0e6)
 
 
 class LinkSpec(StrictModel):
     """A wired link: capacity and one-way propagation latency."""
 
-    rate_bps: PositiveFloat
-    latency_s: NonNegativeFloat = 0.0
+    rate_bps: float = Field(gt=0.0, le=1.0e13)
+    latency_s: float = Field(default=0.0, ge=0.0, le=10.0)
 
 
 class CloudSpec(StrictModel):
-    cores: PositiveInt = 64
-    core_flops: PositiveFloat = 1.0e13
+    cores: int = Field(default=64, ge=1, le=MAX_CORES)
+    core_flops: float = Field(default=1.0e13, gt=0.0, le=MAX_CORE_FLOPS)
 
 
 class EdgeServerSpec(StrictModel):
     id: str
     position_m: Position
-    cores: PositiveInt
-    core_flops: PositiveFloat
+    cores: int = Field(ge=1, le=MAX_CORES)
+    core_flops: float = Field(gt=0.0, le=MAX_CORE_FLOPS)
     cloud_link: LinkSpec = LinkSpec(rate_bps=1.0e10, latency_s=0.02)
-    cloud_offload_wait_s: PositiveFloat | None = Field(
-        default=None,
+    cloud_offload_wait_s: float | None = Field(
+        default=None, gt=0.0, le=MAX_TIME_S,
         description="Forward a task to the cloud when its queueing wait here would exceed "
         "this; null keeps every task at the edge.",
     )
@@ -199,11 +215,12 @@ class BaseStationSpec(StrictModel):
     position_m: Position
     server: str = Field(description="id of the edge server it feeds, or 'cloud'")
     carrier_ghz: float = Field(gt=0.5, le=330.0)
-    bandwidth_hz: PositiveFloat = Field(description="uplink bandwidth shared by its devices")
-    downlink_bandwidth_hz: PositiveFloat | None = Field(
-        default=None, description="defaults to bandwidth_hz")
+    bandwidth_hz: float = Field(gt=0.0, le=MAX_BANDWIDTH_HZ,
+                                description="uplink bandwidth shared by its devices")
+    downlink_bandwidth_hz: float | None = Field(
+        default=None, gt=0.0, le=MAX_BANDWIDTH_HZ, description="defaults to bandwidth_hz")
     tx_power_dbm: float = Field(default=30.0, ge=-30.0, le=70.0)
-    height_m: PositiveFloat = 10.0
+    height_m: float = Field(default=10.0, gt=0.0, le=1000.0)
     antenna_gain_dbi: float = Field(default=0.0, ge=0.0, le=50.0,
                                     description="array/beamforming gain, used both ways")
     backhaul: LinkSpec = LinkSpec(rate_bps=1.0e10, latency_s=0.001)
@@ -219,12 +236,12 @@ class UniformPlacement(StrictModel):
 class DiscPlacement(StrictModel):
     kind: Literal["disc"]
     center_m: Position
-    radius_m: PositiveFloat
+    radius_m: float = Field(gt=0.0, le=1.0e6)
 
 
 class PointsPlacement(StrictModel):
     kind: Literal["points"]
-    points_m: list[Position] = Field(min_length=1)
+    points_m: list[Position] = Field(min_length=1, max_length=MAX_DEVICES)
 
 
 Placement = Annotated[UniformPlacement | DiscPlacement | PointsPlacement,
@@ -237,23 +254,23 @@ class StaticMobility(StrictModel):
 
 class RandomWaypointMobility(StrictModel):
     model: Literal["random_waypoint"]
-    speed_mps: Pair(PositiveFloat) = (0.5, 2.0)
-    pause_s: Pair(NonNegativeFloat) = (0.0, 30.0)
+    speed_mps: Pair(Speed) = (0.5, 2.0)
+    pause_s: Pair(Annotated[float, Field(ge=0.0, le=MAX_TIME_S)]) = (0.0, 30.0)
 
 
 class GaussMarkovMobility(StrictModel):
     model: Literal["gauss_markov"]
-    speed_mps: PositiveFloat = 1.5
-    speed_std_mps: NonNegativeFloat = 0.5
-    direction_std_rad: NonNegativeFloat = 0.6
+    speed_mps: Speed = 1.5
+    speed_std_mps: float = Field(default=0.5, ge=0.0, le=MAX_SPEED_MPS)
+    direction_std_rad: float = Field(default=0.6, ge=0.0, le=100.0)
     memory: float = Field(default=0.8, ge=0.0, le=1.0,
                           description="alpha of the Gauss-Markov model per second")
 
 
 class WaypointsMobility(StrictModel):
     model: Literal["waypoints"]
-    points_m: list[Position] = Field(min_length=1)
-    speed_mps: PositiveFloat
+    points_m: list[Position] = Field(min_length=1, max_length=100_000)
+    speed_mps: Speed
     loop: bool = False
 
 
@@ -275,27 +292,29 @@ Mobility = Annotated[
 
 class PoissonArrivals(StrictModel):
     process: Literal["poisson"]
-    rate_per_s: PositiveFloat
+    rate_per_s: Rate
 
 
 class BurstyArrivals(StrictModel):
     """Two-state Markov-modulated Poisson process (MMPP-2)."""
 
     process: Literal["bursty"]
-    rate_low_per_s: NonNegativeFloat
-    rate_high_per_s: PositiveFloat
-    mean_low_s: PositiveFloat
-    mean_high_s: PositiveFloat
+    rate_low_per_s: float = Field(ge=0.0, le=MAX_RATE_PER_S)
+    rate_high_per_s: Rate
+    mean_low_s: float = Field(ge=MIN_STATE_S, le=MAX_TIME_S,
+                              description="mean time in the low state")
+    mean_high_s: float = Field(ge=MIN_STATE_S, le=MAX_TIME_S,
+                               description="mean time in the high state")
 
 
 class DiurnalArrivals(StrictModel):
     """Poisson with rate * (1 + amplitude * cos(2 pi (t - peak_s) / period_s))."""
 
     process: Literal["diurnal"]
-    rate_per_s: PositiveFloat
+    rate_per_s: Rate
     amplitude: float = Field(default=0.5, ge=0.0, le=1.0)
-    period_s: PositiveFloat = 86400.0
-    peak_s: float = 50400.0
+    period_s: float = Field(default=86400.0, ge=1.0, le=MAX_TIME_S)
+    peak_s: float = Field(default=50400.0, ge=-MAX_TIME_S, le=MAX_TIME_S)
 
 
 class TraceArrivals(StrictModel):
@@ -314,7 +333,7 @@ Arrivals = Annotated[
 
 class DeviceGroupSpec(StrictModel):
     group: str
-    count: PositiveInt
+    count: int = Field(ge=1, le=MAX_DEVICES)
     compute_flops: Distribution
     energy_per_flop_j: Distribution = Distribution(constant=1.0e-11)
     battery_j: Distribution = Distribution(constant=4.0e4)
@@ -323,14 +342,14 @@ class DeviceGroupSpec(StrictModel):
         description="memory for model parameters: a device runs at most the layers whose "
         "parameters fit, whatever its split_layer")
     tx_power_dbm: float = Field(default=23.0, ge=-30.0, le=40.0)
-    height_m: PositiveFloat = Field(default=1.5, description="antenna height; 38.901 path "
-                                    "loss is valid for 1.5-22.5 m")
+    height_m: float = Field(default=1.5, gt=0.0, description="antenna height; 38.901 path "
+                            "loss is valid for 1.5-22.5 m")
     antenna_gain_dbi: float = Field(default=0.0, ge=0.0, le=30.0)
     placement: Placement = UniformPlacement()
     mobility: Mobility = StaticMobility()
     arrivals: Arrivals
-    split_layer: NonNegativeInt = Field(
-        description="layers run on the device (0 = full offload, L = fully local)")
+    split_layer: int = Field(
+        ge=0, le=1000, description="layers run on the device (0 = full offload, L = fully local)")
 
 
 # --------------------------------------------------------------------------- models
@@ -339,22 +358,26 @@ class DeviceGroupSpec(StrictModel):
 class ChannelSpec(StrictModel):
     path_loss: Literal["umi_street_canyon", "uma"] = "umi_street_canyon"
     los: Literal["probabilistic", "los", "nlos"] = "probabilistic"
-    shadowing_db: NonNegativeFloat | None = Field(
-        default=None, description="log-normal sigma; null = the 3GPP value for LOS/NLOS")
-    shadowing_decorrelation_m: PositiveFloat | None = Field(
-        default=None, description="distance over which shadowing decorrelates (1/e); null = "
+    shadowing_db: float | None = Field(
+        default=None, ge=0.0, le=50.0,
+        description="log-normal sigma; null = the 3GPP value for LOS/NLOS")
+    shadowing_decorrelation_m: float | None = Field(
+        default=None, gt=0.0, le=1.0e5,
+        description="distance over which shadowing decorrelates (1/e); null = "
         "38.901 Table 7.5-6 for the model and LOS state (UMi 10/13 m, UMa 37/50 m)")
-    absorption_db_per_km: NonNegativeFloat = Field(
-        default=0.0, description="molecular absorption (sub-THz carriers)")
+    absorption_db_per_km: float = Field(
+        default=0.0, ge=0.0, le=1.0e4, description="molecular absorption (sub-THz carriers)")
     fading: Literal["none", "rayleigh", "rician"] = "rayleigh"
-    rician_k_db: float = 9.0
-    coherence_s: PositiveFloat = 0.05
-    tick_s: PositiveFloat = 0.1
-    noise_dbm_per_hz: float = -174.0
-    noise_figure_db: NonNegativeFloat = 7.0
-    max_spectral_efficiency: PositiveFloat = Field(
-        default=7.4, description="bit/s/Hz cap of the highest modulation and coding scheme")
-    handover_margin_db: NonNegativeFloat = 3.0
+    rician_k_db: float = Field(default=9.0, ge=-50.0, le=50.0)
+    coherence_s: float = Field(default=0.05, ge=1.0e-4, le=1.0e3)
+    tick_s: float = Field(default=0.1, ge=MIN_TICK_S, le=10.0,
+                          description="the channel's clock: fading, rates and band shares")
+    noise_dbm_per_hz: float = Field(default=-174.0, ge=-250.0, le=0.0)
+    noise_figure_db: float = Field(default=7.0, ge=0.0, le=50.0)
+    max_spectral_efficiency: float = Field(
+        default=7.4, gt=0.0, le=100.0,
+        description="bit/s/Hz cap of the highest modulation and coding scheme")
+    handover_margin_db: float = Field(default=3.0, ge=0.0, le=100.0)
     interference: Literal["none", "co_channel"] = Field(
         default="co_channel", description="co_channel: rates come from the SINR, with the "
         "uplinks of other cells and the downlinks of other base stations on overlapping "
@@ -363,15 +386,16 @@ class ChannelSpec(StrictModel):
         default=1, description="3: base stations are spread over three sub-bands (each "
         "bandwidth_hz is then its own sub-band) and only those on the same one interfere; "
         "distinct carriers also separate bands")
-    large_scale_update_s: PositiveFloat = Field(
-        default=1.0, description="interval of large-scale updates: positions, path loss, "
+    large_scale_update_s: float = Field(
+        default=1.0, ge=MIN_TICK_S, le=3600.0,
+        description="interval of large-scale updates: positions, path loss, "
         "shadowing and attachment (handover) decisions; fading changes every tick")
     rate_trace: str | None = Field(
         default=None, description="CSV `t_s,device,rate_bps` (device = index over all devices "
         "in scenario order): each listed device's uplink rate with the whole band, replayed "
         "in place of the channel model (relative to the scenario file)")
-    handover_candidates: PositiveInt = Field(
-        default=4, description="base stations measured per device at each large-scale "
+    handover_candidates: int = Field(
+        default=4, ge=1, le=64, description="base stations measured per device at each large-scale "
         "update: the nearest ones, plus the serving one")
     handover_filter: float = Field(
         default=0.5, gt=0.0, le=1.0,
@@ -382,13 +406,13 @@ class ChannelSpec(StrictModel):
 class WorkloadSpec(StrictModel):
     model: str = Field(default="clip_vit_b32",
                        description="built-in profile name or path to a profile YAML")
-    deadline_s: PositiveFloat | None = None
+    deadline_s: float | None = Field(default=None, gt=0.0, le=MAX_TIME_S)
     drop_late: bool = Field(default=False,
                             description="drop a task once it is past its deadline")
-    input_bytes: PositiveInt | None = Field(default=None,
-                                            description="override of the profile's input")
-    result_bytes: PositiveInt | None = Field(default=None,
-                                             description="override of the profile's result")
+    input_bytes: int | None = Field(default=None, ge=1, le=MAX_BYTES,
+                                    description="override of the profile's input")
+    result_bytes: int | None = Field(default=None, ge=1, le=MAX_BYTES,
+                                     description="override of the profile's result")
     flops_scale: Distribution = Field(
         default=Distribution(constant=1.0),
         description="per-task multiplier of every layer's FLOPs")
@@ -402,18 +426,19 @@ class SolverSpec(StrictModel):
 
     name: Literal["exact", "convex", "random", "fixed", "diffusion", "ppo", "constant"] = "exact"
     action: list[float] | float | None = None
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     checkpoint: str | None = Field(default=None, description="trained solver (netsim train); "
                                    "relative to the scenario file")
     allow_other_scenario: bool = Field(
         default=False, description="use a checkpoint trained on another scenario (a "
         "deliberate transfer); otherwise its scenario hash must match this one's")
     mode: Literal["policy", "generate_and_select"] | None = None
-    k: PositiveInt | None = Field(default=None, description="candidates in generate_and_select")
+    k: int | None = Field(default=None, ge=1, le=1024,
+                          description="candidates in generate_and_select")
     online: bool = Field(default=False, description="keep training a diffusion or PPO "
                          "solver during the run, on the market's recent states")
-    online_evaluations: PositiveInt = Field(default=2048,
-                                            description="reward evaluations per online update")
+    online_evaluations: int = Field(default=2048, ge=1, le=10_000_000,
+                                    description="reward evaluations per online update")
 
     @model_validator(mode="before")
     @classmethod
@@ -473,7 +498,7 @@ class BandwidthAuctionParams(StrictModel):
 class ComputeAuctionParams(StrictModel):
     """K-slot compute auction per edge server (DESIGN 4.3b)."""
 
-    slots: PositiveInt = 4
+    slots: int = Field(default=4, ge=1, le=100_000)
     values: Literal["uniform", "exponential"] = "uniform"
     value_low: NonNegativeFloat = 0.0
     value_high: PositiveFloat = Field(default=1.0, description="high end, or the mean")
@@ -482,10 +507,12 @@ class ComputeAuctionParams(StrictModel):
 class MarketSpec(StrictModel):
     mechanism: Literal["stackelberg", "contract", "auction_bandwidth", "auction_compute"]
     solver: SolverSpec = SolverSpec()
-    epoch_s: PositiveFloat = 60.0
+    epoch_s: float = Field(default=60.0, ge=MIN_EPOCH_S, le=MAX_TIME_S,
+                           description="the market re-solves every epoch (whole ticks)")
     information: Literal["full", "partial"] = "full"
-    observation_noise: NonNegativeFloat = Field(
-        default=0.2, description="partial information: sigma of the log-normal error on each "
+    observation_noise: float = Field(
+        default=0.2, ge=0.0, le=10.0,
+        description="partial information: sigma of the log-normal error on each "
         "follower parameter the leader observes")
     stackelberg: StackelbergParams = StackelbergParams()
     contract: ContractParams = ContractParams()
@@ -494,15 +521,18 @@ class MarketSpec(StrictModel):
 
 
 class RecordSpec(StrictModel):
-    sample_s: PositiveFloat = 1.0
-    device_sample_s: PositiveFloat = 10.0
-    row_group_rows: PositiveInt = 100_000
+    sample_s: float = Field(default=1.0, ge=MIN_TICK_S, le=MAX_TIME_S,
+                            description="servers and links table period (whole ticks)")
+    device_sample_s: float = Field(default=10.0, ge=MIN_TICK_S, le=MAX_TIME_S,
+                                   description="devices table period (whole ticks)")
+    row_group_rows: int = Field(default=100_000, ge=1_000, le=10_000_000,
+                                description="rows per Parquet part")
 
 
 class Scenario(StrictModel):
-    name: str
-    seed: int = 0
-    horizon_s: PositiveFloat
+    name: str = Field(min_length=1, max_length=200)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+    horizon_s: float = Field(gt=0.0, le=MAX_TIME_S)
     area: Area
     cloud: CloudSpec = CloudSpec()
     edge_servers: list[EdgeServerSpec] = Field(default_factory=list)
