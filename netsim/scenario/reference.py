@@ -39,6 +39,25 @@ def _type_name(annotation: Any) -> str:
     return str(annotation).replace("typing.", "")
 
 
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _range(field: Any) -> str:
+    """The field's allowed range from its constraints, e.g. `> 0, <= 1e+07`."""
+    limits = []
+    for item in field.metadata:
+        for attr, sign in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+            value = getattr(item, attr, None)
+            if value is not None:
+                limits.append(f"{sign} {_number(value)}")
+        for attr, sign in (("min_length", "length >="), ("max_length", "length <=")):
+            value = getattr(item, attr, None)
+            if value is not None:
+                limits.append(f"{sign} {_number(value)}")
+    return ", ".join(limits)
+
+
 def _rows(model: type[BaseModel], prefix: str) -> list[str]:
     rows = []
     for name, field in model.model_fields.items():
@@ -49,7 +68,8 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
             default = "(see below)"
         description = (field.description or "").replace("|", "\\|")
         kind = _type_name(field.annotation).replace("|", "\\|")
-        rows.append(f"| `{path}` | {kind} | {default.replace('|', '/')} | {description} |")
+        rows.append(f"| `{path}` | {kind} | {_range(field)} | {default.replace('|', '/')} | "
+                    f"{description} |")
         for sub in _models(field.annotation):
             if sub is Distribution:
                 continue
@@ -69,6 +89,7 @@ def markdown() -> str:
               "Units are in the names; `<kind>` marks the variant a `model`, `process` or "
               "`kind` field selects; distributions are a number or one of `uniform: [lo, hi]`, "
               "`normal: {mean, std, min, max}`, `choice: {values, weights}`, "
-              "`exponential: {mean}`.", "",
-              "| field | type | default | meaning |", "|---|---|---|---|"]
+              "`exponential: {mean}`. Numbers are finite; integers, numbers and booleans are "
+              "not interchangeable.", "",
+              "| field | type | allowed | default | meaning |", "|---|---|---|---|---|"]
     return "\n".join(header + _rows(Scenario, "")) + "\n"
