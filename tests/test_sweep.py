@@ -33,7 +33,8 @@ def test_local_sweep_rows_failures_and_resume(tmp_path):
     assert ok[ok.horizon_s == 8].tasks.mean() > ok[ok.horizon_s == 4].tasks.mean()
     failed = table[table["devices[0].count"] == 0]
     assert (failed.status == "failed").all() and (failed.attempts == 2).all()
-    assert failed.error.str.contains("devices\\[0\\].count: Input should be greater than 0").all()
+    assert failed.error.str.contains(
+        "devices\\[0\\].count: Input should be greater than or equal to 1").all()
     again = sweep(SMALL, [*GRID[:1], "devices[0].count=3,0"], [0, 1], tmp_path / "sw")
     assert again[again.status == "complete"].skipped.all()
     assert (again[again.status == "failed"].attempts == 2).all()  # failures are tried again

@@ -34,6 +34,12 @@ from netsim.workload.profiles import (
 from netsim.workload.traces import read_trace, trace_path
 from solvers.checkpoint import CheckpointError, read_meta, verify
 
+# ranges of the per-device distributions (SI units); a normal needs min and max to fit
+DEVICE_RANGES = {"compute_flops": (0.0, 1.0e16), "energy_per_flop_j": (0.0, 1.0),
+                 "battery_j": (0.0, 1.0e12), "memory_bytes": (0.0, 1.0e15)}
+MIN_CONTRACT_ENERGY_PER_FLOP_J = 1.0e-18  # contract types are FLOPs per joule: finite ratios
+FLOPS_SCALE_RANGE = (0.0, 1.0e6)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -261,17 +267,23 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
         problems.append(Problem("workload.model", f"{err} (built-in profiles: {builtin}, or "
                                                   "the path of a profile YAML)"))
 
-    if not scn.workload.flops_scale.always_above(0.0, strict=True):
-        problems.append(Problem("workload.flops_scale", "must be > 0 for every task"))
+    def in_range(path: str, dist, low: float, high: float, strict_low: bool) -> None:
+        lowest, highest = dist.lower_bound(), dist.upper_bound()
+        if not dist.always_above(low, strict_low) or highest > high:
+            need = f"{'>' if strict_low else '>='} {low:g} and <= {high:g}"
+            problems.append(Problem(path, f"every value must be {need} (this distribution "
+                                          f"gives {lowest:g} to {highest:g})"))
+
+    in_range("workload.flops_scale", scn.workload.flops_scale, *FLOPS_SCALE_RANGE, True)
+    # the contract's hidden type is FLOPs per joule: it needs energy per FLOP > 0
+    contract = scn.market is not None and scn.market.mechanism == "contract"
     for i, group in enumerate(scn.devices):
         where = f"devices[{i}]"
-        for name in ("compute_flops", "energy_per_flop_j", "battery_j", "memory_bytes"):
-            dist = getattr(group, name)
+        for name, (low, high) in DEVICE_RANGES.items():
             strict = name == "compute_flops"
-            if not dist.always_above(0.0, strict):
-                need = "> 0" if strict else ">= 0"
-                problems.append(Problem(f"{where}.{name}", f"every value must be {need} (lowest "
-                                        f"possible is {dist.lower_bound()}); give normal a min"))
+            if contract and name == "energy_per_flop_j":
+                low, strict = MIN_CONTRACT_ENERGY_PER_FLOP_J, False
+            in_range(f"{where}.{name}", getattr(group, name), low, high, strict)
         low, high = UT_HEIGHT_RANGE_M
         if not low <= group.height_m <= high:
             problems.append(Problem(f"{where}.height_m", f"{group.height_m:g} m is outside "

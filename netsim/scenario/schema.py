@@ -35,6 +35,7 @@ MAX_RATE_PER_S = 1.0e4  # tasks per second per device
 MAX_SPEED_MPS = 1000.0
 MAX_BYTES = 1 << 40
 MAX_SEED = 2**63 - 1
+TAIL_CUT = 40.0  # unbounded distributions end this many std (means) out: P < 1e-17
 
 Rate = Annotated[float, Field(gt=0.0, le=MAX_RATE_PER_S)]
 Speed = Annotated[float, Field(gt=0.0, le=MAX_SPEED_MPS)]
@@ -150,6 +151,22 @@ class Distribution(StrictModel):
             return min(self.choice.values)
         return 0.0  # exponential: support (0, inf)
 
+    def upper_bound(self) -> float:
+        """The largest value `sample` can return: a normal without `max` and an exponential
+        are cut TAIL_CUT standard deviations (means) out, where a draw has probability below
+        1e-17, so that every value has a finite, checkable bound."""
+        if self.constant is not None:
+            return self.constant
+        if self.uniform is not None:
+            return self.uniform[1]
+        if self.normal is not None:
+            if self.normal.max is not None:
+                return self.normal.max
+            return self.normal.mean + TAIL_CUT * self.normal.std
+        if self.choice is not None:
+            return max(self.choice.values)
+        return TAIL_CUT * self.exponential.mean
+
     def always_above(self, bound: float, strict: bool) -> bool:
         """True if every value drawn is > bound (strict) or >= bound."""
         low = self.lower_bound()
@@ -166,15 +183,14 @@ class Distribution(StrictModel):
         if self.normal is not None:
             spec = self.normal
             lo = -np.inf if spec.min is None else spec.min
-            hi = np.inf if spec.max is None else spec.max
-            return np.clip(rng.normal(spec.mean, spec.std, n), lo, hi)
+            return np.clip(rng.normal(spec.mean, spec.std, n), lo, self.upper_bound())
         if self.choice is not None:
             weights = None
             if self.choice.weights is not None:
                 weights = np.asarray(self.choice.weights, dtype=float)
                 weights = weights / weights.sum()
             return rng.choice(np.asarray(self.choice.values, dtype=float), size=n, p=weights)
-        return rng.exponential(self.exponential.mean, n)
+        return np.minimum(rng.exponential(self.exponential.mean, n), self.upper_bound())
 
 
 # --------------------------------------------------------------------------- infrastructure
@@ -188,7 +204,7 @@ class Area(StrictModel):
 class LinkSpec(StrictModel):
     """A wired link: capacity and one-way propagation latency."""
 
-    rate_bps: float = Field(gt=0.0, le=1.0e13)
+    rate_bps: float = Field(gt=0.0, le=1.0e15)
     latency_s: float = Field(default=0.0, ge=0.0, le=10.0)
 
 
@@ -256,6 +272,15 @@ class RandomWaypointMobility(StrictModel):
     model: Literal["random_waypoint"]
     speed_mps: Pair(Speed) = (0.5, 2.0)
     pause_s: Pair(Annotated[float, Field(ge=0.0, le=MAX_TIME_S)]) = (0.0, 30.0)
+
+    @model_validator(mode="after")
+    def _ranges_in_order(self) -> RandomWaypointMobility:
+        for name in ("speed_mps", "pause_s"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"{name} needs [low, high] with low <= high (got "
+                                 f"[{low:g}, {high:g}])")
+        return self
 
 
 class GaussMarkovMobility(StrictModel):
@@ -525,7 +550,7 @@ class RecordSpec(StrictModel):
                             description="servers and links table period (whole ticks)")
     device_sample_s: float = Field(default=10.0, ge=MIN_TICK_S, le=MAX_TIME_S,
                                    description="devices table period (whole ticks)")
-    row_group_rows: int = Field(default=100_000, ge=1_000, le=10_000_000,
+    row_group_rows: int = Field(default=100_000, ge=10, le=10_000_000,
                                 description="rows per Parquet part")
 
 
