@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/netsim run $(SCENARIO) --out $(OUT)
+	$(BIN)/netsim run $(SCENARIO) --out $(OUT) --overwrite
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

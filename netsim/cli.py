@@ -14,6 +14,7 @@ from netsim.analysis.summary import summarise
 from netsim.engine import Simulation
 from netsim.preflight import PreflightError, check_fits, estimate
 from netsim.record.load import load_run
+from netsim.record.run_folder import OutputFolderError
 from netsim.scenario import ScenarioError, load_scenario
 
 console = Console(stderr=True)
@@ -63,9 +64,11 @@ def validate(scenario: str, overrides: tuple[str, ...]) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--ignore-estimate", is_flag=True,
               help="Run even if the pre-flight estimate says it will not fit in memory.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace the run already in the output folder (its tables, plots, report).")
 def run_command(scenario: str, seed: int | None, out_dir: str | None,
                 overrides: tuple[str, ...], plots: bool, quiet: bool,
-                ignore_estimate: bool) -> None:
+                ignore_estimate: bool, overwrite: bool) -> None:
     """Run a scenario and write its tables (Parquet), manifest and plots to a folder."""
     loaded = _load(scenario, overrides)
     if not ignore_estimate:
@@ -80,8 +83,19 @@ def run_command(scenario: str, seed: int | None, out_dir: str | None,
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console,
                   disable=quiet) as bar:
         job = bar.add_task("run", total=loaded.scenario.horizon_s)
-        sim = Simulation(loaded, out, seed, lambda t, _: bar.update(job, completed=t))
-        result = sim.run()
+        try:
+            sim = Simulation(loaded, out, seed, lambda t, _: bar.update(job, completed=t),
+                             overwrite)
+            result = sim.run()
+        except OutputFolderError as err:
+            bar.stop()
+            click.echo(str(err), err=True)
+            sys.exit(2)
+        except Exception as err:  # the manifest says `failed`, with this error
+            bar.stop()
+            click.echo(f"run failed: {type(err).__name__}: {err}\n(the manifest in {out} says "
+                       "'failed'; the tables written so far are readable)", err=True)
+            sys.exit(1)
     manifest = result.manifest
     tables = load_run(out)
     for line in summarise(tables).lines():
@@ -94,6 +108,34 @@ def run_command(scenario: str, seed: int | None, out_dir: str | None,
         console.print(f"interrupted at t={manifest['sim_time_s']:.1f} s; the partial run in "
                       f"{out} is readable (status 'interrupted')")
         sys.exit(130)
+
+
+@main.command("status")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+def status_command(folder: str) -> None:
+    """Say whether a run is complete, running, interrupted, failed or crashed, and what it
+    has written (rows per table on disk)."""
+    from netsim.record.load import table_rows
+    from netsim.record.manifest import read_manifest
+    from netsim.record.run_folder import effective_status
+    from netsim.record.tables import SCHEMAS
+
+    path = Path(folder)
+    try:
+        manifest = read_manifest(path)
+    except (OSError, ValueError):
+        click.echo(f"{folder}: not a netsim run (no readable manifest.json)", err=True)
+        sys.exit(2)
+    status = effective_status(manifest)
+    horizon = manifest.get("scenario", {}).get("horizon_s")
+    click.echo(f"{folder}: {status} (run {manifest.get('run_id', '?')}, pid "
+               f"{manifest.get('pid', '?')} on {manifest.get('host', '?')}, started "
+               f"{manifest.get('started_at', '?')})")
+    click.echo(f"  simulated {manifest.get('sim_time_s', 0.0):g} of {horizon} s")
+    if manifest.get("error"):
+        click.echo(f"  error: {manifest['error']}")
+    for name in SCHEMAS:
+        click.echo(f"  {name}: {table_rows(path, name, manifest.get('run_id')):,} rows written")
 
 
 @main.command("train")
@@ -210,19 +252,28 @@ def schema_command(markdown: bool) -> None:
 def sweep_command(scenario: str, settings: tuple[str, ...], seeds: str, backend: str,
                   workers: int, address: str | None, out_dir: str) -> None:
     """Run a grid of overrides x seeds; one folder per run and results.parquet."""
-    from netsim.sweep import parse_seeds, sweep
+    from netsim.sweep import SweepError, parse_seeds, sweep
 
     try:
         seed_list = parse_seeds(seeds)
     except ValueError as err:
         click.echo(f"--seeds {seeds}: {err}", err=True)
         sys.exit(2)
-    with Progress(TextColumn("[bold]sweep"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
-                  console=console) as bar:
-        job = bar.add_task("sweep", total=None)
-        table = sweep(scenario, settings, seed_list, Path(out_dir), backend, workers, address,
-                      lambda done, total: bar.update(job, completed=done, total=total))
+    try:
+        with Progress(TextColumn("[bold]sweep"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
+                      console=console) as bar:
+            job = bar.add_task("sweep", total=None)
+            table = sweep(scenario, settings, seed_list, Path(out_dir), backend, workers,
+                          address, lambda done, total: bar.update(job, completed=done,
+                                                                  total=total))
+    except (SweepError, ScenarioError, ValueError) as err:
+        click.echo(str(err), err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo(f"sweep stopped: queued runs cancelled; {Path(out_dir) / 'results.parquet'} "
+                   "lists the runs that finished", err=True)
+        sys.exit(130)
     failed = table[table.status != "complete"]
     skipped = int(table.skipped.sum())
     click.echo(f"{len(table)} runs ({skipped} skipped: already complete with the same scenario, "
@@ -230,6 +281,8 @@ def sweep_command(scenario: str, settings: tuple[str, ...], seeds: str, backend:
                f"{Path(out_dir) / 'results.parquet'}")
     for row in failed.itertuples():
         click.echo(f"  {row.run_id}: {row.status}: {row.error}", err=True)
+    if len(failed):
+        sys.exit(1)
 
 
 @main.command("profile-model")

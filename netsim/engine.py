@@ -8,6 +8,7 @@ of one root seed.
 
 from __future__ import annotations
 
+import _thread
 import gc
 import math
 import signal
@@ -67,6 +68,9 @@ class RateTrace:
             self.next += 1
 
 
+FORCED_STOP_S = 1.0  # a stop request not honoured at a tick boundary by then is forced
+
+
 def _db_to_linear(db: np.ndarray | float) -> np.ndarray:
     return np.power(10.0, np.asarray(db, dtype=float) / 10.0)
 
@@ -75,7 +79,7 @@ class Simulation:
     """One run of one scenario with one seed."""
 
     def __init__(self, loaded: LoadedScenario, out_dir: str | Path, seed: int | None = None,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, overwrite: bool = False):
         self.scenario = scn = loaded.scenario
         self.base_dir = loaded.base_dir
         self.seed = scn.seed if seed is None else seed
@@ -140,7 +144,8 @@ class Simulation:
                                    dev.tx_power_dbm, dev.split_layer,
                                    self.profile.max_split(dev.memory_bytes))
 
-        self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows)
+        self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows,
+                                    overwrite)
         self.task_log = TaskLog(self.recorder.tasks, scn.record.row_group_rows, bss.ids,
                                 [s.name for s in self.servers])
         max_se = scn.channel.max_spectral_efficiency
@@ -178,6 +183,8 @@ class Simulation:
     def _tick_process(self):
         k = 0
         report_every = max(1, math.ceil(self.horizon_s / self.tick_s / 200))
+        flush_every = max(1, round(self.scenario.record.flush_s / self.tick_s))
+        recorder = self.recorder
         while True:
             if self._stop_signal is not None:  # a signal arrived: stop between ticks
                 raise KeyboardInterrupt(self._stop_signal)
@@ -188,6 +195,12 @@ class Simulation:
             self._tick(k, t0, t1)
             if self.progress is not None and k % report_every == 0:
                 self.progress(t0, self.horizon_s)
+            # what a killed run keeps: sampled rows every flush_s simulated or FLUSH_WALL_S
+            # of wall time, and a heartbeat every few wall seconds
+            if k % flush_every == flush_every - 1 or recorder.flush_due():
+                recorder.flush_sampled_tables()
+            if recorder.beat_due():
+                recorder.heartbeat(t1)
             yield self.env.timeout(t1 - t0)
             k += 1
 
@@ -366,13 +379,20 @@ class Simulation:
 
     def _catch_stop_signals(self) -> dict:
         """Turn Ctrl-C and `kill` into a stop at the next tick boundary, where every task is
-        in a consistent place, so the partial outputs balance. Main thread only."""
+        in a consistent place, so the partial outputs balance. A tick still running a second
+        later is stopped where it is, and so is a second Ctrl-C at once. Main thread only."""
         self._stop_signal = None
+        self._force_stop = None
         if threading.current_thread() is not threading.main_thread():
             return {}
 
         def request_stop(signum, frame):
+            if self._stop_signal is not None:  # asked twice (or the second ran out)
+                raise KeyboardInterrupt(self._stop_signal)
             self._stop_signal = signal.Signals(signum).name
+            self._force_stop = threading.Timer(FORCED_STOP_S, _thread.interrupt_main)
+            self._force_stop.daemon = True
+            self._force_stop.start()
 
         previous = {}
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -425,16 +445,24 @@ class Simulation:
         finally:
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
+            if self._force_stop is not None:
+                self._force_stop.cancel()
             if gc_was_enabled:
                 gc.enable()
-            result = self.finish(status, error)
+            try:
+                result = self.finish(status, error)
+            except BaseException as exc:  # never leave `running` behind
+                self.recorder.fail(f"while finishing: {type(exc).__name__}: {exc}")
+                raise
         return result
 
 
 def run(loaded: LoadedScenario, out_dir: str | Path, seed: int | None = None,
-        progress: Progress | None = None, ignore_estimate: bool = False) -> RunResult:
-    """Run a scenario once and write its outputs to `out_dir`; first refuse (PreflightError)
-    a run that would not fit this machine's memory, unless `ignore_estimate`."""
+        progress: Progress | None = None, ignore_estimate: bool = False,
+        overwrite: bool = False) -> RunResult:
+    """Run a scenario once and write its outputs to `out_dir`. Refuses (PreflightError) a
+    run that would not fit this machine's memory, unless `ignore_estimate`, and
+    (OutputFolderError) a folder holding another run, unless `overwrite`."""
     if not ignore_estimate:
         check_fits(loaded.scenario, loaded.base_dir)
-    return Simulation(loaded, out_dir, seed, progress).run()
+    return Simulation(loaded, out_dir, seed, progress, overwrite).run()

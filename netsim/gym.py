@@ -39,7 +39,7 @@ class MarketEnv(gym.Env):
             raise ValueError("MarketEnv needs a scenario with a `market:` block")
         self._tmp = None if out_dir is not None else tempfile.TemporaryDirectory()
         self.out_dir = Path(out_dir) if out_dir is not None else Path(self._tmp.name)
-        probe = Simulation(self.loaded, self.out_dir / "probe", seed=0)
+        probe = Simulation(self.loaded, self.out_dir / "probe", seed=0, overwrite=True)
         _, _, state, _ = next(probe.market._games())
         mechanism = probe.market.mechanism
         n_features = mechanism.features(state).shape[1]
@@ -67,7 +67,8 @@ class MarketEnv(gym.Env):
             self.sim.finish("interrupted")
         run_seed = int(self.np_random.integers(0, 2**31 - 1)) if seed is None else seed
         self.episode += 1
-        self.sim = Simulation(self.loaded, self.out_dir / f"episode-{self.episode}", run_seed)
+        self.sim = Simulation(self.loaded, self.out_dir / f"episode-{self.episode}", run_seed,
+                              overwrite=True)
         self.sim.market.external = True
         self.sim.start()
         if not self._advance():

@@ -13,9 +13,12 @@ folder are left alone, never relabelled.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
+import os
+import signal
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+
+from netsim.scenario.loader import ScenarioError, load_scenario
 
 Progress = Callable[[int, int], None]  # (runs finished, runs in all)
 
@@ -139,7 +144,6 @@ def run_metrics(run_dir: Path) -> dict[str, Any]:
 def execute(scenario: str, spec: RunSpec, out_dir: str) -> dict[str, Any]:
     """One run, retried once; never raises (the row says what happened). Runs on workers."""
     from netsim.engine import run
-    from netsim.scenario.loader import load_scenario
 
     run_dir = Path(out_dir) / spec.run_id
     row: dict[str, Any] = {"run_id": spec.run_id, **spec.cells, "seed": spec.seed}
@@ -149,7 +153,8 @@ def execute(scenario: str, spec: RunSpec, out_dir: str) -> dict[str, Any]:
     for attempt in (1, 2):
         try:
             loaded = load_scenario(scenario, spec.overrides)
-            result = run(loaded, run_dir, seed=spec.seed)
+            # the run folder is the sweep's own: a retry or a rerun replaces what is there
+            result = run(loaded, run_dir, seed=spec.seed, overwrite=True)
             row.update(status=result.manifest["status"], attempts=attempt, error=None,
                        **run_metrics(run_dir))
             break
@@ -179,10 +184,23 @@ def _complete_row(out_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
 
 
 def _local(scenario: str, todo: list[RunSpec], out_dir: Path, workers: int) -> Iterator[dict]:
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(execute, scenario, spec, str(out_dir)) for spec in todo]
+    """Rows as runs finish. On Ctrl-C (KeyboardInterrupt here) the queued runs are
+    cancelled and the running ones asked to stop (SIGTERM: they end `interrupted`)."""
+    pool = ProcessPoolExecutor(max_workers=workers)
+    futures = [pool.submit(execute, scenario, spec, str(out_dir)) for spec in todo]
+    try:
         for future in as_completed(futures):
             yield future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        # the executor keeps no public list of its workers; _processes is the one place
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(ProcessLookupError, OSError):
+                os.kill(process.pid, signal.SIGTERM)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _dask(scenario: str, todo: list[RunSpec], out_dir: Path, workers: int,
@@ -203,17 +221,47 @@ def _dask(scenario: str, todo: list[RunSpec], out_dir: Path, workers: int,
                              pure=False)
         for future in dask_completed(futures):
             yield future.result()
+    except BaseException:
+        client.cancel(futures)
+        raise
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
 
+class SweepError(ValueError):
+    """A grid with points that do not validate: nothing was run."""
+
+
+def validate_grid(scenario: str | Path, specs: Sequence[RunSpec]) -> None:
+    """Load the scenario at every distinct grid point before anything runs; a SweepError
+    listing each invalid point otherwise (a bad value would fail every run of it)."""
+    problems, seen = [], set()
+    for spec in specs:
+        key = tuple(spec.overrides)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            load_scenario(scenario, spec.overrides)
+        except ScenarioError as err:
+            where = ", ".join(spec.overrides) or "(the scenario itself)"
+            problems.append(f"{where}:\n" + "\n".join(str(err).splitlines()[1:]))
+    if problems:
+        raise SweepError(f"{scenario}: {len(problems)} grid point(s) do not validate; nothing "
+                         "was run\n" + "\n".join(problems))
+
+
 def sweep(scenario: str | Path, settings: Sequence[str], seeds: Sequence[int], out_dir: Path,
           backend: str = "local", workers: int = 2, address: str | None = None,
           progress: Progress | None = None) -> pd.DataFrame:
-    """Run the grid x seeds; write and return results.parquet (one row per run)."""
+    """Run the grid x seeds; write results.parquet (one row per finished run, in grid order)
+    as runs finish, and return it. The whole grid is validated first (SweepError). On
+    Ctrl-C, queued runs are cancelled, results.parquet keeps the runs that finished, and
+    KeyboardInterrupt propagates."""
     specs = expand(parse_grid(settings), seeds, Path(scenario).read_bytes())
+    validate_grid(scenario, specs)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "sweep.yaml").write_text(yaml.safe_dump(
         {"scenario": str(scenario), "set": list(settings), "seeds": list(seeds),
@@ -221,6 +269,7 @@ def sweep(scenario: str | Path, settings: Sequence[str], seeds: Sequence[int], o
     rows = [row for spec in specs if (row := _complete_row(out_dir, spec)) is not None]
     done_ids = {row["run_id"] for row in rows}
     todo = [spec for spec in specs if spec.run_id not in done_ids]
+    order = {spec.run_id: i for i, spec in enumerate(specs)}  # the grid's order
     if progress is not None:
         progress(len(rows), len(specs))
     if backend == "local":
@@ -230,13 +279,24 @@ def sweep(scenario: str | Path, settings: Sequence[str], seeds: Sequence[int], o
                         address)
     else:
         raise ValueError(f"unknown backend '{backend}' (allowed: local, dask)")
+    table = _write_results(out_dir, rows, order)
     for row in results:
+        if row["status"] == "interrupted":  # stopped by a Ctrl-C: not a finished run
+            continue
         rows.append({**row, "skipped": False})
+        table = _write_results(out_dir, rows, order)
         if progress is not None:
             progress(len(rows), len(specs))
-    order = {spec.run_id: i for i, spec in enumerate(specs)}  # the grid's order
+    return table
+
+
+def _write_results(out_dir: Path, rows: list[dict], order: dict[str, int]) -> pd.DataFrame:
+    """results.parquet of the finished runs so far, in grid order (atomically replaced)."""
     table = pd.DataFrame(rows)
-    table = table.iloc[np.argsort([order[r] for r in table.run_id], kind="stable")]
+    if len(table):
+        table = table.iloc[np.argsort([order[r] for r in table.run_id], kind="stable")]
     table = table.reset_index(drop=True)
-    table.to_parquet(out_dir / "results.parquet", index=False)
+    tmp = out_dir / "results.parquet.tmp"
+    table.to_parquet(tmp, index=False)
+    tmp.replace(out_dir / "results.parquet")
     return table

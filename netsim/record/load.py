@@ -10,7 +10,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from netsim.record.manifest import read_manifest
-from netsim.record.tables import SCHEMAS
+from netsim.record.run_folder import effective_status
+from netsim.record.tables import SCHEMAS, part_run_id
 
 
 @dataclass
@@ -31,18 +32,44 @@ class RunTables:
         raise AttributeError(name)
 
 
-def read_table(folder: Path, name: str) -> pd.DataFrame:
-    """All complete part files of one table, in order (an empty frame if none)."""
+class ForeignPartError(ValueError):
+    """A table part written by another run than the folder's manifest names."""
+
+
+def table_parts(folder: Path, name: str, run_id: str | None) -> list[Path]:
+    """The complete part files of one table, in order; a ForeignPartError if any was written
+    by another run than `run_id` (None: a folder from before run ids, every part)."""
     parts = sorted((folder / name).glob("part-*.parquet"))
+    if run_id is not None:
+        foreign = [p for p in parts if part_run_id(p.name) != run_id]
+        if foreign:
+            raise ForeignPartError(
+                f"{foreign[0]}: a part of another run than this folder's ({run_id}); "
+                "the folder mixes runs: rerun into an empty folder")
+    return parts
+
+
+def table_rows(folder: Path, name: str, run_id: str | None = None) -> int:
+    """Rows on disk in one table's complete parts (from their footers: nothing is read)."""
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in table_parts(folder, name, run_id))
+
+
+def read_table(folder: Path, name: str, run_id: str | None = None) -> pd.DataFrame:
+    """All complete part files of one table, in order (an empty frame if none)."""
+    parts = table_parts(folder, name, run_id)
     if not parts:
         return SCHEMAS[name].empty_table().to_pandas()
     return pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
 
 
 def load_run(run_dir: str | Path) -> RunTables:
-    """Load a run folder written by `netsim run` (complete or not)."""
+    """Load a run folder written by `netsim run` (complete or not); the manifest's status
+    reads `crashed` for a run whose process died while running."""
     folder = Path(run_dir)
     if not (folder / "manifest.json").exists():
         raise FileNotFoundError(f"{folder} is not a netsim run: no manifest.json")
-    return RunTables(folder, read_manifest(folder),
-                     {name: read_table(folder, name) for name in SCHEMAS})
+    manifest = read_manifest(folder)
+    manifest["status"] = effective_status(manifest)
+    run_id = manifest.get("run_id")
+    return RunTables(folder, manifest,
+                     {name: read_table(folder, name, run_id) for name in SCHEMAS})

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from netsim.record.manifest import package_versions, write_manifest
+from netsim.record.run_folder import (
+    FLUSH_WALL_S,
+    HEARTBEAT_S,
+    FolderLock,
+    claim,
+    identity,
+    new_run_id,
+)
 from netsim.record.tables import SCHEMAS, TableWriter
 from netsim.scenario.schema import Scenario
 
@@ -15,39 +22,61 @@ from netsim.scenario.schema import Scenario
 class RunRecorder:
     """Owns `tasks`, `devices`, `links`, `servers` writers and `manifest.json`."""
 
-    def __init__(self, out_dir: Path, scenario: Scenario, seed: int, row_group_rows: int):
+    def __init__(self, out_dir: Path, scenario: Scenario, seed: int, row_group_rows: int,
+                 overwrite: bool = False):
         self.out_dir = out_dir
         self.scenario = scenario
         self.seed = seed
         self.row_group_rows = row_group_rows
+        self.overwrite = overwrite
+        self.run_id = new_run_id()  # in the manifest and in every part's name
         self.manifest: dict[str, Any] = {}
-        self.tasks = TableWriter(self.out_dir / "tasks", SCHEMAS["tasks"], self.row_group_rows)
-        self.devices = TableWriter(self.out_dir / "devices", SCHEMAS["devices"],
-                                   self.row_group_rows)
-        self.links = TableWriter(self.out_dir / "links", SCHEMAS["links"], self.row_group_rows)
-        self.servers = TableWriter(self.out_dir / "servers", SCHEMAS["servers"],
-                                   self.row_group_rows)
-        self.epochs = TableWriter(self.out_dir / "epochs", SCHEMAS["epochs"], self.row_group_rows)
+        self._lock: FolderLock | None = None
+        self._last_beat = self._last_flush = time.monotonic()
+        for name, schema in SCHEMAS.items():
+            setattr(self, name, TableWriter(self.out_dir / name, schema, row_group_rows,
+                                            run_id=self.run_id))
 
     def start(self) -> None:
-        """Create the folder (replacing an earlier run's tables) and mark the run running."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        for name in SCHEMAS:
-            if (self.out_dir / name).exists():
-                shutil.rmtree(self.out_dir / name)
+        """Claim the folder (refused if it holds another run, unless overwrite; locked for
+        this run) and mark the run running."""
+        self._lock = claim(self.out_dir, self.overwrite)
         self.manifest = {
             "status": "running",
+            "run_id": self.run_id,
+            **identity(),
             "scenario": self.scenario.model_dump(mode="json"),
             "seed": self.seed,
             "versions": package_versions(),
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "heartbeat_s": HEARTBEAT_S,
             "tables": list(SCHEMAS),
         }
+        self.heartbeat(0.0)
+
+    def heartbeat(self, sim_time_s: float) -> None:
+        """Say the run is alive (and how far it got) in the manifest."""
+        self._last_beat = time.monotonic()
+        self.manifest.update(heartbeat_at=time.time(), sim_time_s=sim_time_s)
         write_manifest(self.out_dir / "manifest.json", self.manifest)
+
+    def beat_due(self) -> bool:
+        return time.monotonic() - self._last_beat >= HEARTBEAT_S
+
+    def flush_due(self) -> bool:
+        return time.monotonic() - self._last_flush >= FLUSH_WALL_S
 
     def flush_full_tables(self) -> None:
         for name in SCHEMAS:
             getattr(self, name).flush_if_full()
+
+    def flush_sampled_tables(self) -> None:
+        """Write what the sampled tables hold (so a killed run keeps them); task chunks are
+        written by the task log as soon as all their tasks have ended."""
+        self._last_flush = time.monotonic()
+        for name in SCHEMAS:
+            if name != "tasks":
+                getattr(self, name).flush(if_empty=False)
 
     def finish(self, status: str, counts: dict[str, int], sim_time_s: float, wall_s: float,
                error: str | None = None) -> dict[str, Any]:
@@ -62,4 +91,19 @@ class RunRecorder:
         if error is not None:
             self.manifest["error"] = error
         write_manifest(self.out_dir / "manifest.json", self.manifest)
+        self.release()
         return self.manifest
+
+    def fail(self, error: str) -> None:
+        """Mark the run failed when finishing itself failed (best effort, then unlock)."""
+        try:
+            self.manifest.update(status="failed", error=error,
+                                 finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            write_manifest(self.out_dir / "manifest.json", self.manifest)
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

@@ -76,6 +76,16 @@ def categories(codes: np.ndarray, names: Sequence[str]) -> pa.DictionaryArray:
                                           pa.array(list(names), type=pa.string()))
 
 
+def part_name(index: int, run_id: str) -> str:
+    """A part's file name: its place in the table and the run that wrote it."""
+    return f"part-{index:05d}-{run_id}.parquet"
+
+
+def part_run_id(name: str) -> str:
+    """The run id in a part's file name (see `part_name`)."""
+    return name.removesuffix(".parquet").split("-", 2)[-1]
+
+
 class TableWriter:
     """Append rows to `rows` (or whole column batches with `add_batch`); `flush_if_full`
     writes a part every `row_group_rows` rows.
@@ -83,8 +93,10 @@ class TableWriter:
     Rows are tuples in schema order unless `build` turns them into a table another way."""
 
     def __init__(self, folder: Path, schema: pa.Schema, row_group_rows: int,
-                 build: Callable[[Sequence[Any]], pa.Table] | None = None):
+                 build: Callable[[Sequence[Any]], pa.Table] | None = None,
+                 run_id: str = "run"):
         self.folder = folder
+        self.run_id = run_id
         self.schema = schema
         self.row_group_rows = row_group_rows
         self.build = build or (lambda rows: rows_to_table(rows, schema))
@@ -104,16 +116,16 @@ class TableWriter:
         if len(self.rows) + self._batch_rows >= self.row_group_rows:
             self.flush()
 
-    def flush(self) -> None:
-        """Write the buffered rows as one part file (an empty part if nothing was ever written,
-        so every table has a schema on disk)."""
+    def flush(self, if_empty: bool = True) -> None:
+        """Write the buffered rows as one part file (an empty part if nothing was ever written
+        and `if_empty`, so every table has a schema on disk)."""
         n_rows = len(self.rows) + self._batch_rows
-        if not n_rows and self.parts:
+        if not n_rows and (self.parts or not if_empty):
             return
         tables = [self.build(self.rows)] if self.rows or not self._batches else []
         table = pa.concat_tables([*tables, *self._batches])
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"part-{self.parts:05d}.parquet"
+        path = self.folder / part_name(self.parts, self.run_id)
         tmp = path.with_suffix(".tmp")
         # dictionary-encode only the categorical columns: trying it on float columns costs
         # three times the write and makes bigger files

@@ -552,6 +552,10 @@ class RecordSpec(StrictModel):
                                    description="devices table period (whole ticks)")
     row_group_rows: int = Field(default=100_000, ge=10, le=10_000_000,
                                 description="rows per Parquet part")
+    flush_s: float = Field(default=60.0, ge=MIN_TICK_S, le=MAX_TIME_S,
+                           description="write the sampled tables at least this often in "
+                           "simulated time (and every 10 s of wall time), so that a killed "
+                           "run keeps them")
 
 
 class Scenario(StrictModel):
