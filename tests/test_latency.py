@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import netsim
+from netsim.analysis.summary import summarise
 from tests.conftest import one_device, run_raw, write_scenario
 
 C = 299_792_458.0
@@ -124,3 +125,22 @@ def test_rate_trace_replaces_the_channel(tmp_path):
     raw["channel"]["rate_trace"] = "bad.csv"
     with pytest.raises(netsim.ScenarioError, match=r"line 2, column rate_bps: -5\.0 must be > 0"):
         netsim.load_scenario(write_scenario(tmp_path, raw, "bad.yaml"))
+
+
+def test_an_empty_battery_refuses_tasks_with_its_own_status(tmp_path):
+    raw = one_device(horizon_s=10.0)
+    # split at layer 4 costs (stem + 4 layers) x 1e-11 J = 0.0309 J a task on the device
+    raw["devices"][0].update(battery_j=0.05, energy_per_flop_j=1e-11,
+                             arrivals={"process": "poisson", "rate_per_s": 5.0})
+    run = run_raw(tmp_path, raw)
+    tasks = run.tasks
+    first = tasks[tasks.t_arrival < 1.0]  # batteries are read once per 1 s interval
+    assert len(first) >= 2 and (first.status != "battery_empty").all()
+    later = tasks[tasks.t_arrival >= 1.0]  # two tasks already cost more than 0.05 J
+    assert len(later) > 10 and (later.status == "battery_empty").all()
+    counts = run.manifest["counts"]
+    assert counts["battery_empty"] == len(later) and counts["dropped"] == 0
+    lines = summarise(run).lines()
+    assert f"battery empty: {len(later)} tasks refused by devices with an empty battery" in \
+        "\n".join(lines)
+    assert any(line.startswith("missed deadlines: 0 ") for line in lines)

@@ -18,6 +18,7 @@ class RunSummary:
     deadline_missed: int
     dropped: int
     in_flight: int
+    battery_empty: int
     mean_latency_s: float
     p95_latency_s: float
     mean_uplink_rate_bps: float
@@ -25,7 +26,7 @@ class RunSummary:
     market: dict | None = None
 
     def lines(self) -> list[str]:
-        """The five lines printed after a run."""
+        """The lines printed after a run (one more for empty batteries, if any)."""
         finished = self.done + self.deadline_missed
         missed_pct = 100.0 * (self.deadline_missed + self.dropped) / max(self.arrived, 1)
         uplink = (f"uplink rate: mean {self.mean_uplink_rate_bps / 1e6:.1f} Mbit/s per transfer"
@@ -38,6 +39,10 @@ class RunSummary:
             f"missed deadlines: {self.deadline_missed + self.dropped} ({missed_pct:.2f}% of tasks)",
             f"{uplink} ({self.handovers} handovers)",
         ]
+        if self.battery_empty:
+            share = 100.0 * self.battery_empty / max(self.arrived, 1)
+            lines.insert(1, f"battery empty: {self.battery_empty} tasks refused by devices with "
+                            f"an empty battery ({share:.2f}% of tasks)")
         if self.market:
             m = self.market
             lines.append(f"market: {m['mechanism']} solved by {m['solver']} over {m['epochs']} "
@@ -67,6 +72,7 @@ def summarise(run: RunTables) -> RunSummary:
         deadline_missed=int(status.get("deadline_missed", 0)),
         dropped=int(status.get("dropped", 0)),
         in_flight=int(status.get("in_flight", 0)),
+        battery_empty=int(status.get("battery_empty", 0)),
         mean_latency_s=float(latency.mean()) if len(latency) else float("nan"),
         p95_latency_s=float(np.percentile(latency, 95)) if len(latency) else float("nan"),
         mean_uplink_rate_bps=float(rates.mean()) if len(rates) else float("nan"),

@@ -26,7 +26,8 @@ from netsim.record.tables import TASK_STATUSES
 from netsim.record.task_log import TaskLog
 from netsim.workload.profiles import ModelProfile
 
-DONE, MISSED, DROPPED = (TASK_STATUSES.index(s) for s in ("done", "deadline_missed", "dropped"))
+DONE, MISSED, DROPPED, BATTERY_EMPTY = (
+    TASK_STATUSES.index(s) for s in ("done", "deadline_missed", "dropped", "battery_empty"))
 
 
 class Task:
@@ -94,7 +95,7 @@ class TaskFlow:
         upload = profile.upload_bytes(np.arange(self.n_layers + 1))
         upload[0] = input_bytes
         self.upload_bytes_by_split = upload
-        self._ended = [0, 0, 0]  # done, deadline missed, dropped
+        self._ended = [0] * len(TASK_STATUSES)  # tasks ended, by status code
         self._tx_power_w = devices.tx_power_w.tolist()
         self._bs_of_list = bs_of.tolist()  # refreshed by sync after every re-attachment
         self._spent_devices: list[int] = []  # radio energy, applied to batteries by sync
@@ -124,7 +125,7 @@ class TaskFlow:
         self.log.put(ids, t_arrival=times, device=devs, split_layer=split, bytes_up=up_bytes,
                      device_energy_j=energy)
         if not alive.all():
-            self._end(ids[~alive], times[~alive], [DROPPED] * int((~alive).sum()))
+            self._end(ids[~alive], times[~alive], [BATTERY_EMPTY] * int((~alive).sum()))
             ids, times, devs, split, f_dev, scale, up_bytes = (
                 a[alive] for a in (ids, times, devs, split, f_dev, scale, up_bytes))
         f_srv = self.total_flops * scale - f_dev
@@ -261,6 +262,6 @@ class TaskFlow:
         self.log.sync()
 
     def counts(self) -> dict[str, int]:
-        done, missed, dropped = self._ended
-        return {"arrived": self.log.n_issued, "done": done, "deadline_missed": missed,
-                "dropped": dropped, "in_flight": self.log.n_issued - done - missed - dropped}
+        ended = dict(zip(TASK_STATUSES, self._ended))
+        ended["in_flight"] = self.log.n_issued - sum(self._ended)
+        return {"arrived": self.log.n_issued, **ended}

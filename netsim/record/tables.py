@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TASK_STATUSES = ("done", "deadline_missed", "dropped", "in_flight")  # codes 0..3
+# codes 0..4; battery_empty: refused at arrival by a device whose battery is empty
+TASK_STATUSES = ("done", "deadline_missed", "dropped", "in_flight", "battery_empty")
 
 CATEGORY = pa.dictionary(pa.int32(), pa.string())
 MARKET_DEVICE_COLUMNS = ("alpha", "c_max", "theta", "item", "valuation", "allocation",
