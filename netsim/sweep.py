@@ -183,21 +183,35 @@ def _complete_row(out_dir: Path, spec: RunSpec) -> dict[str, Any] | None:
             "wall_s": 0.0, "skipped": True}
 
 
+def _ignore_ctrl_c() -> None:
+    """Workers leave Ctrl-C to the sweep: a run in progress still stops on it (a run takes
+    the signal while it runs), but a worker between runs does not die of it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _local(scenario: str, todo: list[RunSpec], out_dir: Path, workers: int) -> Iterator[dict]:
     """Rows as runs finish. On Ctrl-C (KeyboardInterrupt here) the queued runs are
-    cancelled and the running ones asked to stop (SIGTERM: they end `interrupted`)."""
-    pool = ProcessPoolExecutor(max_workers=workers)
+    cancelled, the running ones asked to stop (SIGTERM: they end `interrupted`), and the
+    rows of runs that still finished are given before the interrupt goes on."""
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_ctrl_c)
     futures = [pool.submit(execute, scenario, spec, str(out_dir)) for spec in todo]
+    given = set()
     try:
         for future in as_completed(futures):
+            given.add(future)
             yield future.result()
-    except BaseException:
+    except KeyboardInterrupt:
         for future in futures:
             future.cancel()
         # the executor keeps no public list of its workers; _processes is the one place
         for process in list(getattr(pool, "_processes", {}).values()):
             with contextlib.suppress(ProcessLookupError, OSError):
                 os.kill(process.pid, signal.SIGTERM)
+        pool.shutdown(wait=True, cancel_futures=True)
+        for future in futures:  # runs that ended while the pool stopped
+            if future not in given and future.done() and not future.cancelled() \
+                    and future.exception() is None:
+                yield future.result()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -280,13 +294,28 @@ def sweep(scenario: str | Path, settings: Sequence[str], seeds: Sequence[int], o
     else:
         raise ValueError(f"unknown backend '{backend}' (allowed: local, dask)")
     table = _write_results(out_dir, rows, order)
-    for row in results:
+
+    def add(row: dict) -> None:
+        nonlocal table
         if row["status"] == "interrupted":  # stopped by a Ctrl-C: not a finished run
-            continue
+            return
         rows.append({**row, "skipped": False})
         table = _write_results(out_dir, rows, order)
         if progress is not None:
             progress(len(rows), len(specs))
+
+    try:
+        for row in results:
+            add(row)
+    except KeyboardInterrupt:
+        # wherever the interrupt landed, let the backend stop and hand over the rows of runs
+        # that still finished (a backend already stopped re-raises at once)
+        with contextlib.suppress(KeyboardInterrupt, StopIteration):
+            row = results.throw(KeyboardInterrupt())
+            while True:
+                add(row)
+                row = next(results)
+        raise
     return table
 
 
