@@ -174,3 +174,22 @@ def test_ctrl_c_during_a_sweep_cancels_queued_runs_and_keeps_finished_ones(tmp_p
     assert sorted(table.run_id) == finished
     assert 1 <= len(table) < 8
     assert (table.status == "complete").all()
+
+
+def test_a_stop_request_during_a_long_band_sharing_kernel_is_forced_within_a_second(
+        tmp_path, monkeypatch):
+    from netsim.network import radio
+
+    def kernel_that_takes_a_minute(*args):  # a compiled kernel holds no GIL: nor does sleep
+        time.sleep(60.0)
+
+    monkeypatch.setattr(radio, "THREADED_MEMBERS", 1)
+    monkeypatch.setattr(radio, "share_bands", kernel_that_takes_a_minute)
+    sim = netsim.Simulation(netsim.load_scenario(SMALL), tmp_path / "run")
+    sent = []
+    timer = threading.Timer(1.0, lambda: (sent.append(time.monotonic()),
+                                          os.kill(os.getpid(), signal.SIGINT)))
+    timer.start()
+    result = sim.run()
+    assert result.manifest["status"] == "interrupted"
+    assert time.monotonic() - sent[0] < 1.0 + 0.5

@@ -34,8 +34,8 @@ class RunSummary:
         lines = [
             f"tasks: {self.arrived} arrived, {finished} finished, {self.dropped} dropped, "
             f"{self.in_flight} in flight at the end",
-            f"latency: mean {self.mean_latency_s * 1e3:.1f} ms",
-            f"latency: p95 {self.p95_latency_s * 1e3:.1f} ms",
+            _latency_line("mean", self.mean_latency_s),
+            _latency_line("p95", self.p95_latency_s),
             f"missed deadlines: {self.deadline_missed + self.dropped} ({missed_pct:.2f}% of tasks)",
             f"{uplink} ({self.handovers} handovers)",
         ]
@@ -52,6 +52,12 @@ class RunSummary:
             lines.append(f"market: regret {m['regret']:.4g}, score {m['score']:.4f} "
                          f"(1 = optimum, 0 = random actions){ratio}")
         return lines
+
+
+def _latency_line(which: str, seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return f"latency: {which} n/a (no task finished)"
+    return f"latency: {which} {seconds * 1e3:.1f} ms"
 
 
 def uplink_rates_bps(tasks: pd.DataFrame) -> pd.Series:

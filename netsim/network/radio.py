@@ -22,12 +22,17 @@ becomes ready in a tick before that tick's `advance` (the engine orders its work
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from netsim.network.band_sharing import enqueue_and_collect, share_bands
+
+# a tick with this many senders may run long in the kernel: it runs on a worker thread (the
+# kernel releases the GIL) so that the main thread still takes Ctrl-C within a second
+THREADED_MEMBERS = 20_000
 
 # device indices -> (received power over the whole band in mW, noise + interference mW/Hz)
 LinkFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -112,7 +117,8 @@ class RadioPool:
         if not len(members):
             return []
         rx, noise = link_fn(members)
-        slots, starts, ends = share_bands(
+        share = share_bands if len(members) < THREADED_MEMBERS else _interruptible(share_bands)
+        slots, starts, ends = share(
             members, bs_of[members], rx, noise,
             self._ones if self.weights is None else self.weights, self.weights is None,
             self.constant_psd, self.max_se, self.bandwidth_hz, t0, t1, self.head, self.busy,
@@ -148,3 +154,26 @@ class RadioPool:
     def queue_lengths(self) -> np.ndarray:
         """Transfers queued per device, the one in progress included."""
         return self.qlen
+
+
+def _interruptible(kernel: Callable) -> Callable:
+    """`kernel` run on a worker thread while the main thread waits in short, interruptible
+    joins (a signal handler may raise there; the abandoned thread is a daemon)."""
+    def call(*args):
+        outcome: list = []
+
+        def work():
+            try:
+                outcome.append((True, kernel(*args)))
+            except BaseException as exc:  # handed to the caller below
+                outcome.append((False, exc))
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.05)
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value
+    return call
