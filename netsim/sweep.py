@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from netsim.inputs import yaml_reader
 from netsim.scenario.loader import ScenarioError, load_scenario
 
 Progress = Callable[[int, int], None]  # (runs finished, runs in all)
@@ -85,7 +86,10 @@ class RunSpec:
         """Parameter values for the results table: numbers as numbers, the rest as text."""
         out = {}
         for key, text in self.params.items():
-            value = yaml.safe_load(text)
+            try:
+                value = yaml_reader.parse(text)[0]
+            except yaml_reader.YamlError:
+                value = text
             out[key] = value if isinstance(value, (int, float, str, bool)) else text
         return out
 
