@@ -31,7 +31,7 @@ import numpy as np
 import solvers
 from netsim.mechanisms import metrics
 from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState, SlotAuction, SlotState
-from netsim.mechanisms.base import Mechanism, Outcome, followers_of, observe
+from netsim.mechanisms.base import Mechanism, Outcome, followers_of, observe, stack_states
 from netsim.mechanisms.contract import Contract, ContractState
 from netsim.mechanisms.metrics import random_utility
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
@@ -158,7 +158,6 @@ class Market:
     def _learn_online(self, state, seen) -> None:
         """Keep training the solver on the market's recent states (the last 64 with the same
         number of followers), scored on the truth like every reward."""
-        from netsim.training import stack_states
         from solvers.learning import Problem
 
         recent = [(t, o) for t, o in self._recent if followers_of(t) == followers_of(state)]

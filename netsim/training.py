@@ -24,23 +24,13 @@ import pandas as pd
 import solvers
 from netsim.engine import Simulation
 from netsim.market import MECHANISMS
-from netsim.mechanisms.base import Mechanism, followers_of, observe
+from netsim.mechanisms.base import Mechanism, followers_of, observe, stack_states
 from netsim.scenario.identity import problem_hash
 from netsim.scenario.loader import LoadedScenario
 from solvers.learning import Problem
 
 EVAL_SEED_OFFSET = 1_000_000
 Progress = Callable[[int, int], None]  # (done, total)
-
-
-def stack_states(states: list[Any]) -> Any:
-    """One batch from a list of batches of the same kind and follower count."""
-    first = states[0]
-    fields = {}
-    for name, value in vars(first).items():
-        fields[name] = (np.concatenate([getattr(s, name) for s in states])
-                        if isinstance(value, np.ndarray) else value)
-    return type(first)(**fields)
 
 
 SOURCES = ("seeds", "runs")
@@ -204,15 +194,3 @@ def _write_baselines(out_dir: Path, mechanism: Mechanism, states: Any, held_out:
     (out_dir / "baselines.json").write_text(json.dumps(
         {"optimum_utility": float(problem.optimum.mean()), "constant_utility": value,
          "mechanism": mechanism.name}, indent=2))
-
-
-def load_curves(out_dir: Path) -> pd.DataFrame:
-    parts = sorted(Path(out_dir).glob("curves-*.parquet"))
-    if not parts:
-        raise FileNotFoundError(f"{out_dir}: no curves-*.parquet (run netsim train first)")
-    frames = []
-    for part in parts:
-        frame = pd.read_parquet(part)
-        frame["solver"] = part.stem.removeprefix("curves-")
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)

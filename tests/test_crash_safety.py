@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import netsim
+from netsim.record.load import ForeignPartError
 from netsim.record.run_folder import OutputFolderError
 from tests.conftest import SCENARIOS
 
@@ -112,7 +113,7 @@ def test_mixed_parts_are_refused_by_load_run(tmp_path):
     netsim.run(netsim.load_scenario(SMALL, ["horizon_s=5"]), tmp_path / "b")
     stray = next((tmp_path / "b" / "tasks").glob("part-*.parquet"))
     stray.rename(tmp_path / "a" / "tasks" / stray.name.replace("00000", "00001"))
-    with pytest.raises(netsim.record.load.ForeignPartError, match="a part of another run"):
+    with pytest.raises(ForeignPartError, match="a part of another run"):
         netsim.load_run(tmp_path / "a")
 
 

@@ -12,8 +12,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from netsim.training import load_curves
-
 COLORS = {"diffusion": "tab:red", "ppo": "tab:blue", "random": "tab:gray",
           "constant": "tab:green"}
 
@@ -78,3 +76,16 @@ def final_and_window(curves: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(rows).T
     table.attrs["window"] = f"{lo}-{hi}"
     return table
+
+
+def load_curves(out_dir: Path) -> pd.DataFrame:
+    """Every curves-SOLVER.parquet that `netsim train` wrote in `out_dir`, with a solver column."""
+    parts = sorted(Path(out_dir).glob("curves-*.parquet"))
+    if not parts:
+        raise FileNotFoundError(f"{out_dir}: no curves-*.parquet (run netsim train first)")
+    frames = []
+    for part in parts:
+        frame = pd.read_parquet(part)
+        frame["solver"] = part.stem.removeprefix("curves-")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

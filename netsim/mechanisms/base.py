@@ -94,3 +94,13 @@ def observe(mechanism: Mechanism, state: Any, noise: float, rng: np.random.Gener
         value = fields[name]
         fields[name] = value * np.exp(noise * rng.standard_normal(value.shape))
     return type(state)(**fields)
+
+
+def stack_states(states: list[Any]) -> Any:
+    """One batch from a list of batches of the same kind and follower count."""
+    first = states[0]
+    fields = {}
+    for name, value in vars(first).items():
+        fields[name] = (np.concatenate([getattr(s, name) for s in states])
+                        if isinstance(value, np.ndarray) else value)
+    return type(first)(**fields)

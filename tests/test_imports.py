@@ -1,0 +1,67 @@
+"""Imports: no module imports itself in a cycle, and the parts a contributor extends
+(mechanisms, solvers, the scenario schema) import without the engine."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import networkx as nx
+
+from tests.conftest import ROOT
+
+PACKAGES = ("netsim", "solvers")
+
+
+def _module_name(path) -> str:
+    name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    return name.removesuffix(".__init__")
+
+
+def _runtime_imports(tree: ast.Module):
+    """Module-level imports, without those only a type checker sees."""
+    for node in tree.body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Import):
+                yield from (alias.name for alias in inner.names)
+            elif isinstance(inner, ast.ImportFrom) and inner.module and inner.level == 0:
+                yield inner.module
+                yield from (f"{inner.module}.{alias.name}" for alias in inner.names)
+
+
+def import_graph() -> nx.DiGraph:
+    files = {_module_name(f): f for package in PACKAGES for f in (ROOT / package).rglob("*.py")}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(files)
+    for name, path in files.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for target in _runtime_imports(tree):
+            while target and target not in files:
+                target = target.rpartition(".")[0]
+            if target and target != name and not name.startswith(target + "."):
+                graph.add_edge(name, target)
+    return graph
+
+
+def test_no_module_level_import_cycles():
+    cycles = list(nx.simple_cycles(import_graph()))
+    assert cycles == []
+
+
+def test_the_graph_sees_real_imports():
+    graph = import_graph()
+    assert graph.has_edge("netsim.engine", "netsim.market")
+    assert graph.has_edge("solvers.diffusion", "solvers.learning")
+
+
+def test_mechanisms_solvers_and_schema_import_without_the_engine():
+    code = ("import sys, netsim.mechanisms.stackelberg, netsim.mechanisms.auctions, solvers, "
+            "netsim.scenario.schema; print(sorted(m for m in ('netsim.engine', 'simpy', "
+            "'pyarrow', 'torch', 'netsim.record.recorder') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
