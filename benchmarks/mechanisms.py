@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import netsim
-import solvers
+from netsim import solvers
 from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState, SlotAuction, SlotState
 from netsim.mechanisms.contract import Contract, ContractState
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState

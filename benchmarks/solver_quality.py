@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 import netsim
-import solvers
+from netsim import solvers
 from netsim.mechanisms.base import followers_of, observe, select
+from netsim.solvers.learning import Problem
 from netsim.training import collect_states
-from solvers.learning import Problem
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = {"stackelberg": "paper_case_study", "contract": "contract_aigc",

@@ -25,7 +25,7 @@ import numpy as np
 from netsim.engine import Simulation
 from netsim.mechanisms.base import select
 from netsim.scenario.loader import LoadedScenario, load_scenario
-from solvers.learning import action_dim, to_action
+from netsim.solvers.learning import action_dim, to_action
 
 
 class MarketEnv(gym.Env):

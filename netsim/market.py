@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-import solvers
+from netsim import solvers
 from netsim.mechanisms import metrics
 from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState, SlotAuction, SlotState
 from netsim.mechanisms.base import Mechanism, Outcome, followers_of, observe, stack_states
@@ -158,7 +158,7 @@ class Market:
     def _learn_online(self, state, seen) -> None:
         """Keep training the solver on the market's recent states (the last 64 with the same
         number of followers), scored on the truth like every reward."""
-        from solvers.learning import Problem
+        from netsim.solvers.learning import Problem
 
         recent = [(t, o) for t, o in self._recent if followers_of(t) == followers_of(state)]
         self._recent = [*recent, (state, seen)][-64:]

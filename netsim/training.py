@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import solvers
+from netsim import solvers
 from netsim.engine import Simulation
 from netsim.market import MECHANISMS
 from netsim.mechanisms.base import Mechanism, followers_of, observe, stack_states
 from netsim.scenario.identity import problem_hash
 from netsim.scenario.loader import LoadedScenario
-from solvers.learning import Problem
+from netsim.solvers.learning import Problem
 
 EVAL_SEED_OFFSET = 1_000_000
 Progress = Callable[[int, int], None]  # (done, total)

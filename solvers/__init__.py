@@ -9,15 +9,15 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from solvers.base import Solver, timed_solve
-from solvers.convex import ConvexSolver
-from solvers.exact import ExactSolver
-from solvers.random import FixedSolver, RandomSolver
+from netsim.solvers.base import Solver, timed_solve
+from netsim.solvers.convex import ConvexSolver
+from netsim.solvers.exact import ExactSolver
+from netsim.solvers.random import FixedSolver, RandomSolver
 
 NAMES = ("exact", "convex", "random", "fixed", "diffusion", "ppo", "constant")
-TRAINED = {"diffusion": ("solvers.diffusion", "DiffusionSolver"),
-           "ppo": ("solvers.ppo", "PPOSolver"),
-           "constant": ("solvers.constant", "ConstantSolver")}
+TRAINED = {"diffusion": ("netsim.solvers.diffusion", "DiffusionSolver"),
+           "ppo": ("netsim.solvers.ppo", "PPOSolver"),
+           "constant": ("netsim.solvers.constant", "ConstantSolver")}
 
 
 def trained_class(name: str) -> type:

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 from netsim.mechanisms.base import Mechanism, repeat
-from solvers import checkpoint
-from solvers.diffusion import Callback
-from solvers.learning import Problem, action_dim, to_action
+from netsim.solvers import checkpoint
+from netsim.solvers.diffusion import Callback
+from netsim.solvers.learning import Problem, action_dim, to_action
 
 SCORING_STATES = 256
 

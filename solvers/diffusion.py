@@ -46,8 +46,8 @@ import torch
 from torch import nn
 
 from netsim.mechanisms.base import Mechanism, repeat
-from solvers.checkpoint import prefixed, restore
-from solvers.learning import (
+from netsim.solvers.checkpoint import prefixed, restore
+from netsim.solvers.learning import (
     FeatureScaler,
     Problem,
     RewardScale,

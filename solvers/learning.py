@@ -26,7 +26,7 @@ from netsim.mechanisms.base import (
     policy_bounds,
     select,
 )
-from solvers import checkpoint
+from netsim.solvers import checkpoint
 
 REWARDS = ("utility", "gap", "improved")
 MAX_CHECKPOINT_DIM = 100_000  # actions or features a checkpoint may declare

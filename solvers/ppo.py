@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 from netsim.mechanisms.base import Mechanism
-from solvers.checkpoint import CheckpointError, prefixed, restore
-from solvers.diffusion import Callback
-from solvers.learning import (
+from netsim.solvers.checkpoint import CheckpointError, prefixed, restore
+from netsim.solvers.diffusion import Callback
+from netsim.solvers.learning import (
     FeatureScaler,
     Problem,
     RewardScale,

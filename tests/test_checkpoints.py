@@ -16,9 +16,9 @@ import torch
 import netsim
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
 from netsim.scenario.identity import problem_hash
-from solvers.checkpoint import CheckpointError, read_meta
-from solvers.constant import ConstantSolver
-from solvers.learning import Problem
+from netsim.solvers.checkpoint import CheckpointError, read_meta
+from netsim.solvers.constant import ConstantSolver
+from netsim.solvers.learning import Problem
 from tests.conftest import SCENARIOS
 
 CASE = SCENARIOS / "paper_case_study.yaml"
@@ -62,7 +62,7 @@ def test_a_pickle_checkpoint_runs_nothing_through_any_entry_point(tmp_path):
 
         MarketEnv(CASE, (solver,))
     with pytest.raises(CheckpointError, match="old pickle format"):
-        from solvers.diffusion import DiffusionSolver
+        from netsim.solvers.diffusion import DiffusionSolver
 
         DiffusionSolver.load(evil)
     assert not marker.exists()

@@ -15,7 +15,9 @@ PACKAGES = ("netsim", "solvers")
 
 
 def _module_name(path) -> str:
+    """A file's module name as installed (solvers/ installs as netsim.solvers)."""
     name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    name = "netsim." + name if name.startswith("solvers") else name
     return name.removesuffix(".__init__")
 
 
@@ -54,7 +56,7 @@ def test_no_module_level_import_cycles():
 def test_the_graph_sees_real_imports():
     graph = import_graph()
     assert graph.has_edge("netsim.engine", "netsim.market")
-    assert graph.has_edge("solvers.diffusion", "solvers.learning")
+    assert graph.has_edge("netsim.solvers.diffusion", "netsim.solvers.learning")
 
 
 def test_mechanisms_solvers_and_schema_import_without_the_engine():
@@ -65,3 +67,14 @@ def test_mechanisms_solvers_and_schema_import_without_the_engine():
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_users_own_solvers_folder_does_not_shadow_netsims(tmp_path):
+    (tmp_path / "solvers").mkdir()
+    (tmp_path / "solvers" / "__init__.py").write_text("raise ImportError('the user\'s own')\n")
+    scenario = ROOT / "scenarios" / "paper_case_study.yaml"
+    result = subprocess.run([sys.executable, "-m", "netsim.cli", "run", str(scenario), "--set",
+                             "horizon_s=60", "--quiet", "--no-plots", "--out", "run"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "market: stackelberg solved by exact" in result.stdout

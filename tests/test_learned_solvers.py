@@ -10,10 +10,10 @@ import netsim
 from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState
 from netsim.mechanisms.base import followers_of
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
+from netsim.solvers.diffusion import BestFound, Denoiser, DiffusionSolver, VPDiffusion, clamp_unit
+from netsim.solvers.learning import FEATURE_CLIP, FeatureScaler, Problem, to_action
+from netsim.solvers.ppo import PPOSolver
 from netsim.training import collect_states
-from solvers.diffusion import BestFound, Denoiser, DiffusionSolver, VPDiffusion, clamp_unit
-from solvers.learning import FEATURE_CLIP, FeatureScaler, Problem, to_action
-from solvers.ppo import PPOSolver
 from tests.conftest import SCENARIOS
 
 MECH = Stackelberg()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import solvers
+from netsim import solvers
 from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState
 from netsim.mechanisms.contract import Contract, ContractState
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState

@@ -25,6 +25,7 @@ from netsim.inputs.files import (
 from netsim.network.pathloss import UT_HEIGHT_RANGE_M
 from netsim.scenario.identity import problem_hash
 from netsim.scenario.schema import Scenario, TraceArrivals
+from netsim.solvers.checkpoint import CheckpointError, read_meta, verify
 from netsim.workload.profiles import (
     ProfileError,
     builtin_profiles,
@@ -32,7 +33,6 @@ from netsim.workload.profiles import (
     resolve_profile_path,
 )
 from netsim.workload.traces import read_trace, trace_path
-from solvers.checkpoint import CheckpointError, read_meta, verify
 
 # ranges of the per-device distributions (SI units); a normal needs min and max to fit
 DEVICE_RANGES = {"compute_flops": (0.0, 1.0e16), "energy_per_flop_j": (0.0, 1.0),
