@@ -298,7 +298,7 @@ def sweep_command(scenario: str, settings: tuple[str, ...], seeds: str, backend:
 def profile_model_command(layers: int, width: int, heads: int, patch: int, image: int,
                           dtype: str, out: str | None) -> None:
     """Build a CLIP-like ViT image encoder (random weights) and measure each layer."""
-    from netsim.workload.profile import VitConfig, profile_model, write_profile
+    from netsim.workload.profiler import VitConfig, profile_model, write_profile
 
     if width % heads or image % patch:
         click.echo("--width must be a multiple of --heads and --image of --patch", err=True)

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 import netsim
 from netsim.cli import main
-from netsim.workload.profile import VitConfig, profile_model, write_profile
+from netsim.workload.profiler import VitConfig, profile_model, write_profile
 from netsim.workload.profiles import load_profile, resolve_profile_path
 from tests.conftest import one_device, write_scenario
 

@@ -42,7 +42,9 @@ FLOPS_SCALE_RANGE = (0.0, 1.0e6)
 
 
 @dataclass(frozen=True)
-class Problem:
+class Finding:
+    """One thing wrong with a scenario: the field path, what is wrong, and the line."""
+
     path: str
     message: str
     line: int | None = None
@@ -51,7 +53,7 @@ class Problem:
 class ScenarioError(ValueError):
     """A scenario that cannot be used; `str()` lists every problem, one per line."""
 
-    def __init__(self, source: str, problems: Sequence[Problem]):
+    def __init__(self, source: str, problems: Sequence[Finding]):
         source = _cut(source, 200)
         self.source = source
         self.problems = list(problems)
@@ -108,29 +110,29 @@ def apply_overrides(raw: dict, overrides: Sequence[str], source: str) -> list[li
     paths = []
     for item in overrides:
         if "=" not in item:
-            raise ScenarioError(source, [Problem(f"--set {item}", "expected KEY=VALUE")])
+            raise ScenarioError(source, [Finding(f"--set {item}", "expected KEY=VALUE")])
         key, _, text = item.partition("=")
         try:
             tokens = parse_path(key.strip())
         except ValueError as err:
-            raise ScenarioError(source, [Problem(f"--set {item}", str(err))]) from None
+            raise ScenarioError(source, [Finding(f"--set {item}", str(err))]) from None
         try:
             value = yaml_reader.parse(text)[0] if text.strip() else None
         except yaml_reader.YamlError as err:
-            raise ScenarioError(source, [Problem(f"--set {_cut(item)}", err.message)]) from None
+            raise ScenarioError(source, [Finding(f"--set {_cut(item)}", err.message)]) from None
         node: Any = raw
         for depth, token in enumerate(tokens[:-1]):
             node = _descend(node, token, tokens[: depth + 1], item, source)
         last = tokens[-1]
         if isinstance(last, int):
             if not isinstance(node, list) or last >= len(node):
-                raise ScenarioError(source, [Problem(
+                raise ScenarioError(source, [Finding(
                     format_path(tokens), f"--set {item}: no list entry {last} to set")])
             node[last] = value
         elif isinstance(node, dict):
             node[last] = value
         else:
-            raise ScenarioError(source, [Problem(
+            raise ScenarioError(source, [Finding(
                 format_path(tokens), f"--set {item}: parent is not a mapping")])
         paths.append(tokens)
     return paths
@@ -141,10 +143,10 @@ def _descend(node: Any, token: str | int, so_far: list, item: str, source: str) 
         if isinstance(node, list) and token < len(node):
             return node[token]
         size = len(node) if isinstance(node, list) else 0
-        raise ScenarioError(source, [Problem(
+        raise ScenarioError(source, [Finding(
             format_path(so_far), f"--set {item}: index {token} out of range (list has {size})")])
     if not isinstance(node, dict):
-        raise ScenarioError(source, [Problem(
+        raise ScenarioError(source, [Finding(
             format_path(so_far), f"--set {item}: parent is not a mapping")])
     return node.setdefault(token, {})
 
@@ -200,7 +202,7 @@ def _value_at(raw: Any, tokens: Sequence[str | int]) -> Any:
     return node
 
 
-def _pydantic_problems(err: ValidationError, raw: dict, lines: LineFinder) -> list[Problem]:
+def _pydantic_problems(err: ValidationError, raw: dict, lines: LineFinder) -> list[Finding]:
     problems = []
     seen = set()
     for detail in err.errors(include_url=False):
@@ -224,26 +226,26 @@ def _pydantic_problems(err: ValidationError, raw: dict, lines: LineFinder) -> li
         if key in seen:
             continue
         seen.add(key)
-        problems.append(Problem(format_path(tokens), message, lines(tokens)))
+        problems.append(Finding(format_path(tokens), message, lines(tokens)))
     return problems
 
 
-def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
+def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Finding]:
     """Cross-field checks the schema alone cannot express."""
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     width, height = scn.area.width_m, scn.area.height_m
 
     def inside(path: str, point: tuple[float, float]) -> None:
         x, y = point
         if not (0.0 <= x <= width and 0.0 <= y <= height):
-            problems.append(Problem(path, f"position {list(point)} is outside the area "
+            problems.append(Finding(path, f"position {list(point)} is outside the area "
                                           f"[0, {width:g}] x [0, {height:g}] m"))
 
     def unique(kind: str, ids: list[str]) -> None:
         seen: set[str] = set()
         for i, ident in enumerate(ids):
             if ident in seen:
-                problems.append(Problem(f"{kind}[{i}]", f"duplicate id '{ident}'"))
+                problems.append(Finding(f"{kind}[{i}]", f"duplicate id '{ident}'"))
             seen.add(ident)
 
     unique("edge_servers", [s.id for s in scn.edge_servers])
@@ -256,7 +258,7 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
         inside(f"base_stations[{i}].position_m", bs.position_m)
         if bs.server != "cloud" and bs.server not in server_ids:
             allowed = ", ".join([*server_ids, "cloud"])
-            problems.append(Problem(f"base_stations[{i}].server",
+            problems.append(Finding(f"base_stations[{i}].server",
                                     f"no edge server '{bs.server}' (allowed: {allowed})"))
 
     n_layers = None
@@ -264,14 +266,14 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
         n_layers = load_profile(resolve_profile_path(scn.workload.model, base_dir)).n_layers
     except ProfileError as err:
         builtin = ", ".join(builtin_profiles())
-        problems.append(Problem("workload.model", f"{err} (built-in profiles: {builtin}, or "
+        problems.append(Finding("workload.model", f"{err} (built-in profiles: {builtin}, or "
                                                   "the path of a profile YAML)"))
 
     def in_range(path: str, dist, low: float, high: float, strict_low: bool) -> None:
         lowest, highest = dist.lower_bound(), dist.upper_bound()
         if not dist.always_above(low, strict_low) or highest > high:
             need = f"{'>' if strict_low else '>='} {low:g} and <= {high:g}"
-            problems.append(Problem(path, f"every value must be {need} (this distribution "
+            problems.append(Finding(path, f"every value must be {need} (this distribution "
                                           f"gives {lowest:g} to {highest:g})"))
 
     in_range("workload.flops_scale", scn.workload.flops_scale, *FLOPS_SCALE_RANGE, True)
@@ -286,11 +288,11 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
             in_range(f"{where}.{name}", getattr(group, name), low, high, strict)
         low, high = UT_HEIGHT_RANGE_M
         if not low <= group.height_m <= high:
-            problems.append(Problem(f"{where}.height_m", f"{group.height_m:g} m is outside "
+            problems.append(Finding(f"{where}.height_m", f"{group.height_m:g} m is outside "
                                     f"{low:g}-{high:g} m, where the 3GPP 38.901 "
                                     f"'{scn.channel.path_loss}' model is valid"))
         if n_layers is not None and group.split_layer > n_layers:
-            problems.append(Problem(f"{where}.split_layer", f"{group.split_layer} is not in "
+            problems.append(Finding(f"{where}.split_layer", f"{group.split_layer} is not in "
                                     f"0..{n_layers} (layers of '{scn.workload.model}')"))
         placement = group.placement
         if placement.kind == "disc":
@@ -315,14 +317,14 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Problem]:
         checkpoint = Path(scn.market.solver.checkpoint)
         checkpoint = checkpoint if checkpoint.is_absolute() else base_dir / checkpoint
         if not checkpoint.exists():
-            problems.append(Problem("market.solver.checkpoint",
+            problems.append(Finding("market.solver.checkpoint",
                                     f"checkpoint {checkpoint} does not exist"))
         else:
             problems.extend(_checkpoint_problems(scn, checkpoint))
     return problems
 
 
-def _checkpoint_problems(scn: Scenario, path: Path) -> list[Problem]:
+def _checkpoint_problems(scn: Scenario, path: Path) -> list[Finding]:
     """A checkpoint must be one netsim writes (never a pickle), of the solver named, for
     this mechanism, and trained on this scenario unless the transfer is deliberate."""
     spec = scn.market.solver
@@ -333,13 +335,13 @@ def _checkpoint_problems(scn: Scenario, path: Path) -> list[Problem]:
                                   f"not '{spec.name}'")
         verify(path, meta, scn.market.mechanism, problem_hash(scn), spec.allow_other_scenario)
     except CheckpointError as exc:
-        return [Problem("market.solver.checkpoint", str(exc))]
+        return [Finding("market.solver.checkpoint", str(exc))]
     return []
 
 
 def _trace_problems(path_text: str, count: int, base_dir: Path, where: str,
                     extra: tuple[str, ...] = (), area: tuple[float, float] | None = None,
-                    ) -> list[Problem]:
+                    ) -> list[Finding]:
     """Check a trace: columns t_s, device (and `extra` numbers), every row's values finite
     and in range; with `area`, x_m and y_m inside it. The first bad row is reported by its
     line (CSV) or row (Parquet) and column."""
@@ -348,13 +350,13 @@ def _trace_problems(path_text: str, count: int, base_dir: Path, where: str,
     try:
         trace = read_trace(path)
     except InputFileError as err:
-        return [Problem(where, str(err))]
+        return [Finding(where, str(err))]
     missing = [column for column in required if column not in trace.columns]
     if missing:
         # only names that look like column names: the first line of a file that is not a
         # trace (say /etc/passwd) is not echoed
         shown = [c for c in trace.columns if _COLUMN_NAME.fullmatch(c)]
-        return [Problem(where, f"{path}: columns must include {', '.join(required)} (missing: "
+        return [Finding(where, f"{path}: columns must include {', '.join(required)} (missing: "
                                f"{', '.join(missing)}; found: {', '.join(shown) or 'none'})")]
     for place, row in zip(trace.places, trace.rows):
         for column in required:
@@ -364,20 +366,20 @@ def _trace_problems(path_text: str, count: int, base_dir: Path, where: str,
                 value = int(text) if column == "device" else float(text)
             except (TypeError, ValueError, OverflowError):
                 kind = "an integer" if column == "device" else "a number"
-                return [Problem(where, f"{at}: {_cut(repr(text), 40)} is not {kind}")]
+                return [Finding(where, f"{at}: {_cut(repr(text), 40)} is not {kind}")]
             if not math.isfinite(value):
-                return [Problem(where, f"{at}: {text!r} is not a finite number")]
+                return [Finding(where, f"{at}: {text!r} is not a finite number")]
             if column == "t_s" and value < 0:
-                return [Problem(where, f"{at}: {value} must be >= 0")]
+                return [Finding(where, f"{at}: {value} must be >= 0")]
             if column == "device" and not 0 <= value < count:
-                return [Problem(where, f"{at}: {value} is not in 0..{count - 1} (the group's "
+                return [Finding(where, f"{at}: {value} is not in 0..{count - 1} (the group's "
                                        "devices)")]
             if column == "rate_bps" and value <= 0:
-                return [Problem(where, f"{at}: {value} must be > 0")]
+                return [Finding(where, f"{at}: {value} must be > 0")]
             if area is not None and column in ("x_m", "y_m"):
                 limit = area[0] if column == "x_m" else area[1]
                 if not 0.0 <= value <= limit:
-                    return [Problem(where, f"{at}: {value} is outside [0, {limit:g}] m")]
+                    return [Finding(where, f"{at}: {value} is outside [0, {limit:g}] m")]
     return []
 
 
@@ -385,7 +387,7 @@ def validate(raw: Any, source: str, base_dir: Path, lines: LineFinder | None = N
     """Validate a raw mapping into a `Scenario`, or raise `ScenarioError`."""
     lines = lines or LineFinder(None)
     if not isinstance(raw, dict):
-        raise ScenarioError(source, [Problem("(top level)", "the file must hold a mapping "
+        raise ScenarioError(source, [Finding("(top level)", "the file must hold a mapping "
                                                             f"(got {type(raw).__name__})")])
     try:
         scenario = Scenario.model_validate(raw)
@@ -393,7 +395,7 @@ def validate(raw: Any, source: str, base_dir: Path, lines: LineFinder | None = N
         raise ScenarioError(source, _pydantic_problems(err, raw, lines)) from None
     problems = _semantic_problems(scenario, base_dir)
     if problems:
-        problems = [Problem(p.path, p.message, lines(parse_path(p.path))) for p in problems]
+        problems = [Finding(p.path, p.message, lines(parse_path(p.path))) for p in problems]
         raise ScenarioError(source, problems)
     return scenario
 
@@ -406,9 +408,9 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> LoadedScen
         text = read_text(path, "scenario", MAX_SCENARIO_BYTES)
         raw, lines = yaml_reader.parse(text)
     except InputFileError as err:
-        raise ScenarioError(source, [Problem("(file)", str(err))]) from None
+        raise ScenarioError(source, [Finding("(file)", str(err))]) from None
     except yaml_reader.YamlError as err:
-        raise ScenarioError(source, [Problem("(syntax)", err.message, err.line)]) from None
+        raise ScenarioError(source, [Finding("(syntax)", err.message, err.line)]) from None
     overridden = []
     if overrides:
         raw = raw if isinstance(raw, dict) else {}
