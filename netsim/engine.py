@@ -25,6 +25,7 @@ import simpy
 from netsim.entities.servers import ComputeServer
 from netsim.entities.tasks import DeviceState, TaskFlow
 from netsim.market import Market
+from netsim.network.access import RadioAccess
 from netsim.network.channel import Channel
 from netsim.network.interference import Interference
 from netsim.network.links import Link
@@ -69,10 +70,6 @@ class RateTrace:
 
 
 FORCED_STOP_S = 1.0  # a stop request not honoured at a tick boundary by then is forced
-
-
-def _db_to_linear(db: np.ndarray | float) -> np.ndarray:
-    return np.power(10.0, np.asarray(db, dtype=float) / 10.0)
 
 
 class Simulation:
@@ -124,16 +121,11 @@ class Simulation:
         for model in self.mobility:  # trace replays set their starting positions
             model.step(self.xy, 0.0)
         self.odometer_m = np.zeros(self.n_devices)
-        self._filtered_loss_db = np.full((self.n_devices, self.n_bs), np.nan)
-        k = min(scn.channel.handover_candidates, self.n_bs)
-        self._measured = np.zeros((self.n_devices, k), dtype=np.int64)  # flat pair indices
-        self.bs_of = np.zeros(self.n_devices, dtype=np.int64)
-        self.handovers = 0
-        self._up_gain = _db_to_linear(dev.tx_power_dbm + dev.antenna_gain_dbi)  # mW
-        self._dl_gain = _db_to_linear(dev.antenna_gain_dbi)
-        self._bs_gain = _db_to_linear(bss.antenna_gain_dbi)
-        self._bs_tx = _db_to_linear(bss.tx_power_dbm)  # mW
-        self._attach(initial=True)
+        self.access = RadioAccess(scn.channel, self.channel, bss.xy, bss.tx_power_dbm,
+                                  bss.antenna_gain_dbi, dev.tx_power_dbm, dev.antenna_gain_dbi,
+                                  keep_candidate_gains=self.interference is not None)
+        self.bs_of = self.access.bs_of  # the serving base stations, updated in place
+        self.access.attach(self.xy, self.odometer_m, initial=True)
 
         # workload
         self.arrivals = [build_arrivals(g.arrivals, idx, stream(self.seed, f"arrivals/{g.group}"),
@@ -226,19 +218,19 @@ class Simulation:
         noise = self.channel.noise_mw_per_hz
         senders, airtime = self.uplink.take_airtime()
         self.up_noise_mw_per_hz = noise + self.interference.uplink(
-            senders, airtime / span, self.bs_of[senders], self._cand[senders],
-            self._up_rx_cand[senders])
+            senders, airtime / span, self.bs_of[senders], self.access.candidates[senders],
+            self.access.up_rx_candidates_mw[senders])
         busy = np.array(self.downlink.band_busy_s)
         load = (busy - self._down_busy_mark) / span
         self._down_busy_mark = busy
         self.down_noise_mw_per_hz = noise + self.interference.downlink(
-            self.bs_of, self._cand, self._dl_rx_cand, load)
+            self.bs_of, self.access.candidates, self.access.down_rx_candidates_mw, load)
         self._t_interference = t
 
     def _uplink_link(self, idx: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
         """Received power (whole band, with fading) and noise + interference density of
         devices `idx` at their base stations; replayed rates enter as received power."""
-        rx = self._up_base[idx] * self.channel.fading_power(idx, t)
+        rx = self.access.up_rx_mw[idx] * self.channel.fading_power(idx, t)
         noise = self.up_noise_mw_per_hz[self.bs_of[idx]]
         if self._rate_trace is None:
             return rx, noise
@@ -251,14 +243,15 @@ class Simulation:
     def _downlink_link(self, idx: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
         """The base station's whole power as received by devices `idx`, and their noise +
         interference density."""
-        return (self._dl_base[idx] * self.channel.fading_power(idx, t),
+        return (self.access.down_rx_mw[idx] * self.channel.fading_power(idx, t),
                 self.down_noise_mw_per_hz[idx])
 
     def uplink_full_band_rate_bps(self) -> np.ndarray:
         """Each device's uplink rate with its base station's whole band, without fading, at
         the current noise and interference (what a market sees of the channel)."""
         band = self.network.base_stations.bandwidth_hz[self.bs_of]
-        return self.channel.rate_bps(self._up_base, band, self.up_noise_mw_per_hz[self.bs_of])
+        return self.channel.rate_bps(self.access.up_rx_mw, band,
+                                     self.up_noise_mw_per_hz[self.bs_of])
 
     def _slow_step(self, k: int, t0: float) -> None:
         """Once per large-scale interval (rounded up to whole ticks): move and re-attach the
@@ -283,12 +276,6 @@ class Simulation:
             return drawn[0]
         return np.concatenate([d[0] for d in drawn]), np.concatenate([d[1] for d in drawn])
 
-    def _set_serving(self, loss_db: np.ndarray) -> None:
-        """Received power without fading, up and down, from the serving links' loss."""
-        path = _db_to_linear(-loss_db) * self._bs_gain[self.bs_of]
-        self._up_base = self._up_gain * path
-        self._dl_base = self._bs_tx[self.bs_of] * self._dl_gain * path
-
     def _update_large_scale(self, t: float) -> None:
         """Move devices, then re-measure and re-attach them."""
         before = self.xy.copy()
@@ -297,7 +284,7 @@ class Simulation:
         self._t_large_scale = t
         self._collect_garbage_now_and_then()
         self.odometer_m += np.hypot(*(self.xy - before).T)
-        self._attach()
+        self.access.attach(self.xy, self.odometer_m)
         self.flow.sync()
 
     def _collect_garbage_now_and_then(self) -> None:
@@ -309,49 +296,6 @@ class Simulation:
         if now - self._last_gc > 10.0:
             gc.collect()
             self._last_gc = now
-
-    def _attach(self, initial: bool = False) -> None:
-        """Measure each device's nearest base stations (and its serving one), filter the
-        losses (3GPP layer-3 style) and hand over where another is better by the margin."""
-        spec = self.scenario.channel
-        n, k = self.n_devices, min(spec.handover_candidates, self.n_bs)
-        if k < self.n_bs:
-            bs_xy = self.network.base_stations.xy
-            dx = self.xy[:, 0:1] - bs_xy[:, 0]
-            dy = self.xy[:, 1:2] - bs_xy[:, 1]
-            cand = np.argpartition(dx * dx + dy * dy, k - 1, axis=1)[:, :k]
-            if not initial:  # keep the serving base station among the measured ones
-                missing = ~(cand == self.bs_of[:, None]).any(axis=1)
-                cand[missing, k - 1] = self.bs_of[missing]
-        else:
-            cand = np.broadcast_to(np.arange(k), (n, k))
-        loss = self.channel.candidate_loss_db(self.xy, cand, self.odometer_m)
-        # filtered losses live in an N x B array, NaN where a pair was not measured last time
-        store, pairs = self._filtered_loss_db.ravel(), self.channel.pair_index(cand)
-        previous = store[pairs]
-        filtered = np.where(np.isnan(previous), loss,
-                            previous + spec.handover_filter * (loss - previous))
-        store[self._measured] = np.nan
-        store[pairs] = filtered
-        self._measured = pairs
-        every = np.arange(n)
-        best = np.argmin(filtered, axis=1)
-        if initial:
-            column = best
-        else:
-            column = np.argmax(cand == self.bs_of[:, None], axis=1)
-            switch = filtered[every, best] < filtered[every, column] - spec.handover_margin_db
-            self.handovers += int(switch.sum())
-            column = np.where(switch, best, column)
-        self.bs_of[:] = cand[every, column]  # in place: the task flow shares this array
-        self._set_serving(loss[every, column])
-        if self.interference is None:
-            return
-        # what interference needs: the measured base stations and the gains to them
-        self._cand = np.array(cand)
-        path = _db_to_linear(-loss) * self._bs_gain[self._cand]
-        self._up_rx_cand = self._up_gain[:, None] * path
-        self._dl_rx_cand = self._bs_tx[self._cand] * self._dl_gain[:, None] * path
 
     # ------------------------------------------------------------------ sampling
 
@@ -367,7 +311,7 @@ class Simulation:
         without changing any value a model reads."""
         self.flow.sync()  # batteries and energy up to date
         dev, bss = self.network.devices, self.network.base_stations
-        rx_mw = self._up_base * self.channel.fading_power(np.arange(self.n_devices), t)
+        rx_mw = self.access.up_rx_mw * self.channel.fading_power(np.arange(self.n_devices), t)
         full_band = bss.bandwidth_hz[self.bs_of]
         sinr = rx_mw / (self.up_noise_mw_per_hz[self.bs_of] * full_band)
         se = np.minimum(np.log2(1.0 + sinr), self.scenario.channel.max_spectral_efficiency)
@@ -402,7 +346,7 @@ class Simulation:
 
     def counts(self) -> dict[str, int]:
         counts = self.flow.counts()
-        counts["handovers"] = self.handovers
+        counts["handovers"] = self.access.handovers
         return counts
 
     def start(self) -> None:

@@ -1,0 +1,90 @@
+"""Radio access: which base station serves each device, and the gains of the links it uses.
+
+At every large-scale update each device measures its nearest base stations (and its serving
+one), the losses are filtered (3GPP layer-3 style, an exponential filter per device and base
+station) and a device hands over where another base station is better by the margin. The
+serving links' received powers without fading follow, up and down; with interference on, so
+do the gains to every measured base station (the interference model's input)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from netsim.network.channel import Channel
+from netsim.scenario.schema import ChannelSpec
+
+
+def db_to_linear(db: np.ndarray | float) -> np.ndarray:
+    return np.power(10.0, np.asarray(db, dtype=float) / 10.0)
+
+
+class RadioAccess:
+    """Attachment and handover of every device, and the gains of its serving links."""
+
+    def __init__(self, spec: ChannelSpec, channel: Channel, bs_xy: np.ndarray,
+                 bs_tx_power_dbm: np.ndarray, bs_gain_dbi: np.ndarray,
+                 dev_tx_power_dbm: np.ndarray, dev_gain_dbi: np.ndarray,
+                 keep_candidate_gains: bool):
+        self.spec = spec
+        self.channel = channel
+        self.bs_xy = bs_xy
+        n, n_bs = len(dev_tx_power_dbm), len(bs_xy)
+        self.n_devices, self.n_bs = n, n_bs
+        self.k = min(spec.handover_candidates, n_bs)
+        self.keep_candidate_gains = keep_candidate_gains
+        self._filtered_loss_db = np.full((n, n_bs), np.nan)
+        self._measured = np.zeros((n, self.k), dtype=np.int64)  # flat pair indices
+        self.bs_of = np.zeros(n, dtype=np.int64)  # shared: updated in place on handover
+        self.handovers = 0
+        self._up_gain = db_to_linear(dev_tx_power_dbm + dev_gain_dbi)  # mW
+        self._dl_gain = db_to_linear(dev_gain_dbi)
+        self._bs_gain = db_to_linear(bs_gain_dbi)
+        self._bs_tx = db_to_linear(bs_tx_power_dbm)  # mW
+        # serving links without fading (mW over the whole band), set by `attach`
+        self.up_rx_mw = np.zeros(n)
+        self.down_rx_mw = np.zeros(n)
+        # measured base stations and the gains to them (interference's input)
+        self.candidates = np.zeros((n, self.k), dtype=np.int64)
+        self.up_rx_candidates_mw = np.zeros((n, self.k))
+        self.down_rx_candidates_mw = np.zeros((n, self.k))
+
+    def attach(self, xy: np.ndarray, odometer_m: np.ndarray, initial: bool = False) -> None:
+        """Measure, filter and hand over (the first time: attach to the best)."""
+        spec, n, k = self.spec, self.n_devices, self.k
+        if k < self.n_bs:
+            dx = xy[:, 0:1] - self.bs_xy[:, 0]
+            dy = xy[:, 1:2] - self.bs_xy[:, 1]
+            cand = np.argpartition(dx * dx + dy * dy, k - 1, axis=1)[:, :k]
+            if not initial:  # keep the serving base station among the measured ones
+                missing = ~(cand == self.bs_of[:, None]).any(axis=1)
+                cand[missing, k - 1] = self.bs_of[missing]
+        else:
+            cand = np.broadcast_to(np.arange(k), (n, k))
+        loss = self.channel.candidate_loss_db(xy, cand, odometer_m)
+        # filtered losses live in an N x B array, NaN where a pair was not measured last time
+        store, pairs = self._filtered_loss_db.ravel(), self.channel.pair_index(cand)
+        previous = store[pairs]
+        filtered = np.where(np.isnan(previous), loss,
+                            previous + spec.handover_filter * (loss - previous))
+        store[self._measured] = np.nan
+        store[pairs] = filtered
+        self._measured = pairs
+        every = np.arange(n)
+        best = np.argmin(filtered, axis=1)
+        if initial:
+            column = best
+        else:
+            column = np.argmax(cand == self.bs_of[:, None], axis=1)
+            switch = filtered[every, best] < filtered[every, column] - spec.handover_margin_db
+            self.handovers += int(switch.sum())
+            column = np.where(switch, best, column)
+        self.bs_of[:] = cand[every, column]  # in place: the task flow shares this array
+        path = db_to_linear(-loss[every, column]) * self._bs_gain[self.bs_of]
+        self.up_rx_mw = self._up_gain * path
+        self.down_rx_mw = self._bs_tx[self.bs_of] * self._dl_gain * path
+        if not self.keep_candidate_gains:
+            return
+        self.candidates = np.array(cand)
+        path = db_to_linear(-loss) * self._bs_gain[self.candidates]
+        self.up_rx_candidates_mw = self._up_gain[:, None] * path
+        self.down_rx_candidates_mw = self._bs_tx[self.candidates] * self._dl_gain[:, None] * path
