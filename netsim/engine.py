@@ -35,10 +35,11 @@ from netsim.network.topology import CLOUD, build_network
 from netsim.preflight import check_fits
 from netsim.record.recorder import RunRecorder
 from netsim.record.samplers import ServerLinkSampler, device_sample
+from netsim.record.tables import EPOCHS
 from netsim.record.task_log import TaskLog
 from netsim.rng import stream
 from netsim.scenario.loader import LoadedScenario
-from netsim.workload.arrivals import build_arrivals
+from netsim.workload.arrivals import build_arrivals, mean_rate_per_s
 from netsim.workload.profiles import load_profile, resolve_profile_path
 from netsim.workload.traces import read_trace, trace_path
 
@@ -168,7 +169,8 @@ class Simulation:
         rec = scn.record  # sampling periods in whole ticks: exact, never a float comparison
         self._sample_every = max(1, round(rec.sample_s / self.tick_s))
         self._device_sample_every = max(1, round(rec.device_sample_s / self.tick_s))
-        self.market = Market(self) if scn.market is not None else None
+        self.market = (Market(EngineMarketView(self), self.env, scn, self.base_dir)
+                       if scn.market is not None else None)
 
     # ------------------------------------------------------------------ the tick
 
@@ -410,3 +412,76 @@ def run(loaded: LoadedScenario, out_dir: str | Path, seed: int | None = None,
     if not ignore_estimate:
         check_fits(loaded.scenario, loaded.base_dir)
     return Simulation(loaded, out_dir, seed, progress, overwrite).run()
+
+
+class EngineMarketView:
+    """The engine's side of `MarketView` (netsim/market/view.py): what the market may read
+    of this simulation and the decisions it may apply, nothing else."""
+
+    def __init__(self, sim: Simulation):
+        self._sim = sim
+        self.n_devices = sim.n_devices
+        self.profile = sim.profile
+        self.seed = sim.seed
+        self._servers = {server.name: server for server in sim.servers}
+        self._rates = np.zeros(sim.n_devices)
+        for process, index in zip(sim.arrivals, sim.network.group_index):
+            self._rates[index] = mean_rate_per_s(process)
+
+    def now(self) -> float:
+        return self._sim.env.now
+
+    def sync(self) -> None:
+        self._sim.flow.sync()
+
+    def device_compute_flops(self) -> np.ndarray:
+        return self._sim.devices.compute_flops
+
+    def device_energy_per_flop_j(self) -> np.ndarray:
+        return self._sim.devices.energy_per_flop_j
+
+    def device_battery_j(self) -> np.ndarray:
+        return self._sim.devices.battery_j
+
+    def device_split_layers(self) -> np.ndarray:
+        return self._sim.devices.split_layer
+
+    def arrival_rates_per_s(self) -> np.ndarray:
+        return self._rates.copy()
+
+    def serving_base_stations(self) -> np.ndarray:
+        return self._sim.bs_of
+
+    def base_station_ids(self) -> list[str]:
+        return list(self._sim.network.base_stations.ids)
+
+    def server_of_base_station(self) -> list[str]:
+        return [server.name for server in self._sim.flow.bs_server]
+
+    def server_names(self) -> list[str]:
+        return list(self._servers)
+
+    def server_busy_core_s(self, name: str) -> tuple[float, int]:
+        server = self._servers[name]
+        return server.busy_core_s(self._sim.env.now), server.cores
+
+    def uplink_full_band_rate_bps(self) -> np.ndarray:
+        return self._sim.uplink_full_band_rate_bps()
+
+    def uplink_queue_lengths(self) -> np.ndarray:
+        return self._sim.uplink.queue_lengths()
+
+    def uplink_weights(self) -> np.ndarray | None:
+        return self._sim.uplink.weights
+
+    def set_split_layers(self, devices: np.ndarray, layers: np.ndarray) -> None:
+        self._sim.devices.split_layer[devices] = layers
+
+    def set_uplink_weights(self, weights: np.ndarray | None) -> None:
+        self._sim.uplink.set_weights(weights)
+
+    def record_epoch(self, row: dict) -> None:
+        self._sim.recorder.epochs.rows.append(tuple(row[field.name] for field in EPOCHS))
+
+    def sample_devices(self, t: float, columns: dict[str, np.ndarray]) -> None:
+        self._sim.sample_devices(t, columns)

@@ -40,7 +40,7 @@ class MarketEnv(gym.Env):
         self._tmp = None if out_dir is not None else tempfile.TemporaryDirectory()
         self.out_dir = Path(out_dir) if out_dir is not None else Path(self._tmp.name)
         probe = Simulation(self.loaded, self.out_dir / "probe", seed=0, overwrite=True)
-        _, _, state, _ = next(probe.market._games())
+        _, _, state, _ = next(probe.market.games())
         mechanism = probe.market.mechanism
         n_features = mechanism.features(state).shape[1]
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (n_features,), np.float32)

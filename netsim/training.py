@@ -40,7 +40,7 @@ def _drawn_states(loaded: LoadedScenario, first_seed: int) -> Iterator[Any]:
     """The first leader's market state at t = 0 of the scenario built from each seed."""
     seed = first_seed
     while True:
-        yield next(Simulation(loaded, Path("unused"), seed=seed).market._games())[2]
+        yield next(Simulation(loaded, Path("unused"), seed=seed).market.games())[2]
         seed += 1
 
 

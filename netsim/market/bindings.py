@@ -1,0 +1,218 @@
+"""Mechanism bindings: how each mechanism meets the network, through the `MarketView`.
+
+A binding builds its mechanism's games from the view (who leads, which devices follow, the
+state), applies an outcome to the network, fills its devices-table columns and says who takes
+part. Adding a mechanism is one `Mechanism` (pure, batched: netsim/mechanisms/) and one
+binding registered in `BINDINGS`; the market loop never changes.
+
+Leaders and what a decision changes:
+- stackelberg, one game per edge server over the devices it serves: each device's split
+  layer for its next tasks. a = FLOPs of one layer x the tasks a device expects in the epoch,
+  b = the same for the stem, C^max = the device's FLOPS x epoch x availability x battery
+  level, all in `compute_unit_flops`; c grows with the server's busy fraction (`queue_cost`).
+- contract, one principal for all devices: devices are grouped into K types by their hidden
+  efficiency (FLOP per joule); the type's chosen item q (layers per task) becomes the split
+  layer of its devices.
+- auction_bandwidth, one auction per base station: valuations (a drawn base value x (1 + the
+  device's queued uploads)) and full-band rates (Mbit/s) in, uplink share weights out.
+- auction_compute, one auction per edge server: fresh private values each epoch; winners
+  offload with their scenario split, the others compute locally for the epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+
+from netsim.market.view import MarketView
+from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState, SlotAuction, SlotState
+from netsim.mechanisms.base import Mechanism, Outcome
+from netsim.mechanisms.contract import Contract, ContractState
+from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
+from netsim.rng import stream
+from netsim.scenario.schema import MarketSpec
+
+NAN = math.nan
+Game = tuple[str, np.ndarray, Any, dict[str, Any]]  # (leader, follower devices, state, extra)
+
+
+class MechanismBinding:
+    """The network side of one mechanism (see the module docstring)."""
+
+    mechanism_class: ClassVar[type[Mechanism]]
+
+    def __init__(self, view: MarketView, spec: MarketSpec):
+        self.view = view
+        self.spec = spec
+        self.initial_split = view.device_split_layers().copy()
+
+    def games(self, load: dict[str, float]) -> Iterator[Game]:
+        """This epoch's games; `load` is each server's busy fraction over the last epoch."""
+        raise NotImplementedError
+
+    def apply(self, members: np.ndarray, state: Any, outcome: Outcome,
+              columns: dict[str, np.ndarray]) -> None:
+        """Carry out the followers' decisions and fill their devices-table columns."""
+        raise NotImplementedError
+
+    def taking_part(self, decisions: dict[str, np.ndarray]) -> np.ndarray:
+        """Per follower of the first game in the batch: does it take part?"""
+        raise NotImplementedError
+
+    def _games_per_server(self, state_of) -> Iterator[Game]:
+        """One game per compute server over the devices whose base station feeds it."""
+        server_of_bs = np.array(self.view.server_of_base_station())
+        server_of_device = server_of_bs[self.view.serving_base_stations()]
+        for name in self.view.server_names():
+            members = np.flatnonzero(server_of_device == name)
+            if len(members):
+                state, extra = state_of(name, members)
+                yield name, members, state, extra
+
+
+class StackelbergBinding(MechanismBinding):
+    mechanism_class = Stackelberg
+
+    def __init__(self, view: MarketView, spec: MarketSpec):
+        super().__init__(view, spec)
+        self.alpha = spec.stackelberg.alpha.sample(stream(view.seed, "market/alpha"),
+                                                   view.n_devices)
+        self.initial_battery = np.maximum(view.device_battery_j().copy(), 1e-12)
+        self.rate_per_s = view.arrival_rates_per_s()
+
+    def games(self, load: dict[str, float]) -> Iterator[Game]:
+        return self._games_per_server(lambda name, members: self._state(name, members, load))
+
+    def _state(self, server: str, members: np.ndarray, load: dict[str, float]):
+        view, p, epoch_s = self.view, self.spec.stackelberg, self.spec.epoch_s
+        profile = view.profile
+        tasks = self.rate_per_s[members].mean() * epoch_s
+        unit = p.compute_unit_flops
+        a = float(profile.layer_flops.mean()) * tasks / unit
+        b = profile.stem_flops * tasks / unit
+        battery = np.clip(view.device_battery_j()[members] / self.initial_battery[members], 0, 1)
+        c_max = view.device_compute_flops()[members] * epoch_s * p.availability * battery / unit
+        c = p.c * (1.0 + p.queue_cost * load.get(server, 0.0))
+        state = StackelbergState.create(self.alpha[members], np.maximum(c_max, b), a, b, c, p.R,
+                                        p.p_min, p.p_max, profile.n_layers)
+        return state, {"a": a, "b": b, "c": c, "L": profile.n_layers, "R": p.R,
+                       "p_min": p.p_min, "p_max": p.p_max}
+
+    def apply(self, members, state, outcome, columns) -> None:
+        split = outcome.decisions["split_layer"][0]
+        self.view.set_split_layers(members, split)
+        columns["market_utility"][members] = outcome.follower_utility[0]
+        columns["alpha"][members] = state.alpha[0]
+        columns["c_max"][members] = state.c_max[0]
+        columns["item"][members] = split
+
+    def taking_part(self, decisions) -> np.ndarray:
+        return decisions["split_layer"][0] > 0
+
+
+class ContractBinding(MechanismBinding):
+    mechanism_class = Contract
+
+    def games(self, load: dict[str, float]) -> Iterator[Game]:
+        p = self.spec.contract
+        efficiency = 1.0 / self.view.device_energy_per_flop_j()  # hidden type: FLOP per joule
+        edges = np.quantile(efficiency, np.linspace(0, 1, p.types + 1)[1:-1])
+        type_of = np.searchsorted(edges, efficiency, side="right")
+        types = np.unique(type_of)
+        self._type_of = np.searchsorted(types, type_of)
+        theta = np.array([efficiency[self._type_of == k].mean() for k in range(len(types))])
+        theta = theta / theta.min()
+        count = np.bincount(self._type_of, minlength=len(types)).astype(float)
+        yield ("all", np.arange(self.view.n_devices),
+               ContractState.create(theta, count, p.beta, p.q_max), {})
+
+    def apply(self, members, state, outcome, columns) -> None:
+        decisions = {k: v[0] for k, v in outcome.decisions.items()}
+        item = decisions["item"][self._type_of]
+        q = decisions["contribution"][self._type_of]
+        split = np.clip(np.rint(q), 0, self.view.profile.n_layers).astype(int)
+        self.view.set_split_layers(members, np.where(item >= 0, split,
+                                                     self.initial_split[members]))
+        columns["theta"][members] = state.theta[0][self._type_of]
+        columns["item"][members] = item
+        columns["allocation"][members] = q
+        columns["payment"][members] = -decisions["reward"][self._type_of]
+        columns["market_utility"][members] = outcome.follower_utility[0][self._type_of]
+
+    def taking_part(self, decisions) -> np.ndarray:
+        return decisions["item"][0] >= 0
+
+
+class BandwidthAuctionBinding(MechanismBinding):
+    mechanism_class = BandwidthAuction
+
+    def __init__(self, view: MarketView, spec: MarketSpec):
+        super().__init__(view, spec)
+        self.valuation = spec.auction_bandwidth.valuation.sample(
+            stream(view.seed, "market/valuation"), view.n_devices)
+
+    def games(self, load: dict[str, float]) -> Iterator[Game]:
+        view = self.view
+        full = view.uplink_full_band_rate_bps() / 1e6
+        theta = self.valuation * (1.0 + np.asarray(view.uplink_queue_lengths()))
+        serving = view.serving_base_stations()
+        for b, name in enumerate(view.base_station_ids()):
+            members = np.flatnonzero(serving == b)
+            if len(members):
+                yield name, members, BandwidthState.create(theta[members], full[members]), {}
+
+    def apply(self, members, state, outcome, columns) -> None:
+        share = outcome.decisions["share"][0]
+        weights = self.view.uplink_weights()
+        weights = np.ones(self.view.n_devices) if weights is None else weights.copy()
+        weights[members] = np.maximum(share, self.spec.auction_bandwidth.min_share)
+        self.view.set_uplink_weights(weights)
+        columns["market_utility"][members] = outcome.follower_utility[0]
+        columns["valuation"][members] = state.theta[0]
+        columns["allocation"][members] = share
+        columns["payment"][members] = outcome.decisions["payment"][0]
+
+    def taking_part(self, decisions) -> np.ndarray:
+        return decisions["share"][0] > 0
+
+
+class ComputeAuctionBinding(MechanismBinding):
+    mechanism_class = SlotAuction
+
+    def __init__(self, view: MarketView, spec: MarketSpec):
+        super().__init__(view, spec)
+        self.values_rng = stream(view.seed, "market/values")
+
+    def games(self, load: dict[str, float]) -> Iterator[Game]:
+        return self._games_per_server(lambda name, members: (self._state(members), {}))
+
+    def _state(self, members: np.ndarray) -> SlotState:
+        p = self.spec.auction_compute
+        if p.values == "uniform":
+            values = self.values_rng.uniform(p.value_low, p.value_high, len(members))
+        else:
+            values = self.values_rng.exponential(p.value_high, len(members))
+        return SlotState.create(p.slots, p.value_low, p.value_high, values, p.values)
+
+    def apply(self, members, state, outcome, columns) -> None:
+        decisions = {k: v[0] for k, v in outcome.decisions.items()}
+        won = decisions["won"]
+        self.view.set_split_layers(members, np.where(won, self.initial_split[members],
+                                                     self.view.profile.n_layers))
+        columns["market_utility"][members] = outcome.follower_utility[0]
+        columns["valuation"][members] = decisions["value"]
+        columns["allocation"][members] = won
+        columns["payment"][members] = decisions["payment"]
+
+    def taking_part(self, decisions) -> np.ndarray:
+        return decisions["won"][0]
+
+
+BINDINGS: dict[str, type[MechanismBinding]] = {
+    "stackelberg": StackelbergBinding, "contract": ContractBinding,
+    "auction_bandwidth": BandwidthAuctionBinding, "auction_compute": ComputeAuctionBinding}
+MECHANISMS: dict[str, type[Mechanism]] = {name: binding.mechanism_class
+                                          for name, binding in BINDINGS.items()}
