@@ -249,7 +249,8 @@ class DiffusionSolver:
 
     # ------------------------------------------------------------------ building
 
-    def _build(self, n_actions: int, n_features: int) -> None:
+    def build_networks(self, n_actions: int, n_features: int) -> None:
+        """Fresh networks for states of `n_features` features and `n_actions` actions."""
         cfg = self.config
         self._dims = (n_actions, n_features)
         with seeded_init(cfg.seed):
@@ -276,7 +277,7 @@ class DiffusionSolver:
         resume = resume and self.actor is not None
         if not resume:
             self.scaler = FeatureScaler.fit(mech, problem.observed)
-            self._build(action_dim(mech, problem.true), len(self.scaler.mean))
+            self.build_networks(action_dim(mech, problem.true), len(self.scaler.mean))
         actor_opt, critic_opt = self._optimizers
         self._fits = getattr(self, "_fits", 0) + 1
         rng = np.random.default_rng(cfg.seed + self._fits)
@@ -404,7 +405,7 @@ class DiffusionSolver:
     def load(cls, path: str | Path, **overrides: Any) -> DiffusionSolver:
         config, dims, scaler, tensors = open_learned(path, cls.name, DiffusionConfig, overrides)
         solver = cls(config)
-        solver._build(*dims)
+        solver.build_networks(*dims)
         for part in ("actor", "ema", "critic"):
             restore(getattr(solver, part), part, tensors, path)
         solver.scaler = scaler

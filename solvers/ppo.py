@@ -53,7 +53,8 @@ class PPOSolver:
         self.policy: nn.Module | None = None
         self._dims: tuple[int, int] | None = None
 
-    def _build(self, n_actions: int, n_features: int) -> None:
+    def build_networks(self, n_actions: int, n_features: int) -> None:
+        """Fresh networks for states of `n_features` features and `n_actions` actions."""
         self._dims = (n_actions, n_features)
         with seeded_init(self.config.seed):
             self.policy = mlp(n_features, n_actions, self.config.hidden).to(self.device)
@@ -71,7 +72,7 @@ class PPOSolver:
         cfg, mech = self.config, problem.mechanism
         if not (resume and self.policy is not None):
             self.scaler = FeatureScaler.fit(mech, problem.observed)
-            self._build(action_dim(mech, problem.true), len(self.scaler.mean))
+            self.build_networks(action_dim(mech, problem.true), len(self.scaler.mean))
         s_all = self.scaler(mech, problem.observed, self.device)
         self._fits = getattr(self, "_fits", 0) + 1
         rng = np.random.default_rng(cfg.seed + self._fits)
@@ -134,7 +135,7 @@ class PPOSolver:
     def load(cls, path: str | Path, **overrides: Any) -> PPOSolver:
         config, dims, scaler, tensors = open_learned(path, cls.name, PPOConfig, overrides)
         solver = cls(config)
-        solver._build(*dims)
+        solver.build_networks(*dims)
         restore(solver.policy, "policy", tensors, path)
         restore(solver.value, "value", tensors, path)
         log_std = tensors.get("log_std")

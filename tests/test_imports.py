@@ -78,3 +78,41 @@ def test_a_users_own_solvers_folder_does_not_shadow_netsims(tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "market: stackelberg solved by exact" in result.stdout
+
+
+def test_no_package_level_import_cycles():
+    graph = import_graph()
+    package = {name: ".".join(name.split(".")[:2]) for name in graph}
+    packages = nx.DiGraph((package[a], package[b]) for a, b in graph.edges
+                          if package[a] != package[b] and package[b] != "netsim")
+    assert list(nx.simple_cycles(packages)) == []
+
+
+def test_no_module_reads_another_objects_private_attributes():
+    found = []
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                        and not node.attr.startswith("__")
+                        and ast.unparse(node.value) not in ("self", "cls")):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert found == []
+
+
+def test_registries_and_the_schema_name_the_same_models():
+    import typing
+
+    from netsim.market.bindings import BINDINGS
+    from netsim.network.mobility import MOBILITY_MODELS
+    from netsim.scenario import schema
+    from netsim.workload.arrivals import ARRIVAL_PROCESSES
+
+    def variants(union, tag: str) -> set[str]:
+        members = typing.get_args(typing.get_args(union)[0])
+        return {typing.get_args(m.model_fields[tag].annotation)[0] for m in members}
+
+    assert variants(schema.Mobility, "model") == set(MOBILITY_MODELS)
+    assert variants(schema.Arrivals, "process") == set(ARRIVAL_PROCESSES)
+    mechanisms = typing.get_args(schema.MarketSpec.model_fields["mechanism"].annotation)
+    assert set(mechanisms) == set(BINDINGS)

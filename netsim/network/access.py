@@ -8,10 +8,14 @@ do the gains to every measured base station (the interference model's input)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from netsim.network.channel import Channel
-from netsim.scenario.schema import ChannelSpec
+
+if TYPE_CHECKING:  # for type hints only: no runtime dependency
+    from netsim.scenario.schema import ChannelSpec
 
 
 def db_to_linear(db: np.ndarray | float) -> np.ndarray:

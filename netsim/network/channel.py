@@ -17,6 +17,8 @@ the scenario's highest spectral efficiency.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from netsim.network.fading import SumOfSinusoids, doppler_hz
@@ -27,7 +29,9 @@ from netsim.network.pathloss import (
     path_loss_db,
 )
 from netsim.rng import stream
-from netsim.scenario.schema import ChannelSpec
+
+if TYPE_CHECKING:  # for type hints only: no runtime dependency
+    from netsim.scenario.schema import ChannelSpec
 
 
 def dbm_to_mw(dbm: np.ndarray | float) -> np.ndarray:

@@ -9,21 +9,27 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from netsim.scenario.schema import (
-    GaussMarkovMobility,
-    RandomWaypointMobility,
-    StaticMobility,
-    WaypointsMobility,
-)
-from netsim.scenario.schema import TraceMobility as TraceMobilitySpec
 from netsim.workload.traces import read_trace, trace_path
+
+if TYPE_CHECKING:  # the specs are plain data: only their `model` name selects a model
+    from netsim.scenario.schema import (
+        GaussMarkovMobility,
+        RandomWaypointMobility,
+        WaypointsMobility,
+    )
+    from netsim.scenario.schema import TraceMobility as TraceMobilitySpec
 
 
 class MobilityModel(ABC):
-    def __init__(self, index: np.ndarray, area_wh: tuple[float, float], rng: np.random.Generator):
+    """Moves one group's devices. Every model is built as (index, area, rng, spec, base_dir),
+    `spec` being the group's `mobility` block (see MOBILITY_MODELS)."""
+
+    def __init__(self, index: np.ndarray, area_wh: tuple[float, float],
+                 rng: np.random.Generator, spec: Any = None, base_dir: Path | None = None):
         self.index = index
         self.area = np.asarray(area_wh, dtype=float)
         self.rng = rng
@@ -49,7 +55,7 @@ class Static(MobilityModel):
 class RandomWaypoint(MobilityModel):
     """Walk straight to a uniform target at a uniform speed, pause, repeat."""
 
-    def __init__(self, index, area_wh, rng, spec: RandomWaypointMobility):
+    def __init__(self, index, area_wh, rng, spec: RandomWaypointMobility, base_dir=None):
         super().__init__(index, area_wh, rng)
         self.spec = spec
         n = len(index)
@@ -80,7 +86,7 @@ class RandomWaypoint(MobilityModel):
 class GaussMarkov(MobilityModel):
     """Speed and direction follow Gauss-Markov processes; devices reflect off the borders."""
 
-    def __init__(self, index, area_wh, rng, spec: GaussMarkovMobility):
+    def __init__(self, index, area_wh, rng, spec: GaussMarkovMobility, base_dir=None):
         super().__init__(index, area_wh, rng)
         self.spec = spec
         n = len(index)
@@ -117,7 +123,7 @@ class GaussMarkov(MobilityModel):
 class Waypoints(MobilityModel):
     """Every device of the group follows the same list of points at a fixed speed."""
 
-    def __init__(self, index, area_wh, rng, spec: WaypointsMobility):
+    def __init__(self, index, area_wh, rng, spec: WaypointsMobility, base_dir=None):
         super().__init__(index, area_wh, rng)
         self.spec = spec
         self.points = np.asarray(spec.points_m, dtype=float)
@@ -151,7 +157,7 @@ class TraceMobility(MobilityModel):
     """Positions replayed from a `t_s,device,x_m,y_m` CSV, linearly interpolated in time
     (held at the first and last rows); devices without rows do not move."""
 
-    def __init__(self, index, area_wh, rng, spec, base_dir: Path):
+    def __init__(self, index, area_wh, rng, spec: TraceMobilitySpec, base_dir: Path):
         super().__init__(index, area_wh, rng)
         raw = read_trace(trace_path(spec.path, base_dir)).rows
         rows = sorted((int(r["device"]), float(r["t_s"]), float(r["x_m"]), float(r["y_m"]))
@@ -168,17 +174,17 @@ class TraceMobility(MobilityModel):
             xy[self.index[local]] = (np.interp(self.t, t, x), np.interp(self.t, t, y))
 
 
+# one model per scenario `mobility.model` name (the schema's variants; a test checks they agree)
+MOBILITY_MODELS: dict[str, type[MobilityModel]] = {
+    "static": Static, "random_waypoint": RandomWaypoint, "gauss_markov": GaussMarkov,
+    "waypoints": Waypoints, "trace": TraceMobility}
+
+
 def build_mobility(spec, index: np.ndarray, area_wh: tuple[float, float],
                    rng: np.random.Generator, base_dir: Path | None = None) -> MobilityModel:
-    """The mobility model a scenario's `mobility` block selects."""
-    if isinstance(spec, StaticMobility):
-        return Static(index, area_wh, rng)
-    if isinstance(spec, RandomWaypointMobility):
-        return RandomWaypoint(index, area_wh, rng, spec)
-    if isinstance(spec, GaussMarkovMobility):
-        return GaussMarkov(index, area_wh, rng, spec)
-    if isinstance(spec, WaypointsMobility):
-        return Waypoints(index, area_wh, rng, spec)
-    if isinstance(spec, TraceMobilitySpec):
-        return TraceMobility(index, area_wh, rng, spec, base_dir or Path("."))
-    raise TypeError(f"no mobility model for {type(spec).__name__}")
+    """The mobility model a scenario's `mobility` block selects (by its `model` name)."""
+    model = MOBILITY_MODELS.get(spec.model)
+    if model is None:
+        raise ValueError(f"no mobility model '{spec.model}' (allowed: "
+                         f"{', '.join(MOBILITY_MODELS)})")
+    return model(index, area_wh, rng, spec, base_dir or Path("."))

@@ -10,12 +10,15 @@ distributions, each group with its own random stream.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 
 from netsim.rng import stream
-from netsim.scenario.schema import Scenario
+
+if TYPE_CHECKING:  # for type hints only: no runtime dependency
+    from netsim.scenario.schema import Scenario
 
 CLOUD = "cloud"
 

@@ -4,15 +4,18 @@ tables. Counters in the model are cumulative; a sample records the change over i
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
-from netsim.entities.servers import ComputeServer
 from netsim.network.links import Link
 from netsim.network.radio import RadioPool
 from netsim.record.recorder import RunRecorder
 from netsim.record.tables import DEVICES, MARKET_DEVICE_COLUMNS, categories
+
+if TYPE_CHECKING:  # for type hints only: no runtime dependency
+    from netsim.entities.servers import ComputeServer
 
 
 class ServerLinkSampler:

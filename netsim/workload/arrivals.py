@@ -16,21 +16,27 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from netsim.scenario.schema import (
-    BurstyArrivals,
-    DiurnalArrivals,
-    PoissonArrivals,
-    TraceArrivals,
-)
 from netsim.workload.traces import read_trace, trace_path
+
+if TYPE_CHECKING:  # the specs are plain data: only their `process` name selects a process
+    from netsim.scenario.schema import (
+        BurstyArrivals,
+        DiurnalArrivals,
+        PoissonArrivals,
+        TraceArrivals,
+    )
 
 Batch = tuple[np.ndarray, np.ndarray]  # arrival times, device indices
 
 
 class ArrivalProcess(ABC):
+    """Task arrivals of one group. Every process is built as (index, rng, spec, base_dir),
+    `spec` being the group's `arrivals` block (see ARRIVAL_PROCESSES)."""
+
     def __init__(self, index: np.ndarray, rng: np.random.Generator):
         self.index = index  # global device indices of the group
         self.rng = rng
@@ -39,15 +45,22 @@ class ArrivalProcess(ABC):
     def draw(self, t0: float, t1: float) -> Batch:
         """Arrival times in [t0, t1) and the global device index of each."""
 
+    @abstractmethod
+    def mean_rate_per_s(self) -> float:
+        """Long-run mean arrivals per second of one device of the group."""
+
     def _uniform_in(self, t0: float, t1: float, devices: np.ndarray) -> Batch:
         times = t0 + (t1 - t0) * self.rng.random(len(devices))
         return times, devices
 
 
 class Poisson(ArrivalProcess):
-    def __init__(self, index, rng, spec: PoissonArrivals):
+    def __init__(self, index, rng, spec: PoissonArrivals, base_dir: Path | None = None):
         super().__init__(index, rng)
         self.rate = spec.rate_per_s
+
+    def mean_rate_per_s(self) -> float:
+        return self.rate
 
     def draw(self, t0, t1):
         count = self.rng.poisson(self.rate * (t1 - t0) * len(self.index))
@@ -56,7 +69,7 @@ class Poisson(ArrivalProcess):
 
 
 class Bursty(ArrivalProcess):
-    def __init__(self, index, rng, spec: BurstyArrivals):
+    def __init__(self, index, rng, spec: BurstyArrivals, base_dir: Path | None = None):
         super().__init__(index, rng)
         self.spec = spec
         # start in the stationary distribution of the two-state chain
@@ -66,6 +79,11 @@ class Bursty(ArrivalProcess):
 
     def _mean_sojourn(self, high):
         return np.where(high, self.spec.mean_high_s, self.spec.mean_low_s)
+
+    def mean_rate_per_s(self) -> float:
+        s = self.spec
+        return ((s.rate_low_per_s * s.mean_low_s + s.rate_high_per_s * s.mean_high_s)
+                / (s.mean_low_s + s.mean_high_s))
 
     def _rate(self, high):
         return np.where(high, self.spec.rate_high_per_s, self.spec.rate_low_per_s)
@@ -94,9 +112,12 @@ class Bursty(ArrivalProcess):
 
 
 class Diurnal(ArrivalProcess):
-    def __init__(self, index, rng, spec: DiurnalArrivals):
+    def __init__(self, index, rng, spec: DiurnalArrivals, base_dir: Path | None = None):
         super().__init__(index, rng)
         self.spec = spec
+
+    def mean_rate_per_s(self) -> float:
+        return self.spec.rate_per_s
 
     def rate(self, t: np.ndarray | float) -> np.ndarray:
         """Arrival rate per device at time t."""
@@ -128,30 +149,26 @@ class Trace(ArrivalProcess):
         lo, hi = np.searchsorted(self.times, [t0, t1], side="left")
         return self.times[lo:hi], self.devices[lo:hi]
 
+    def mean_rate_per_s(self) -> float:
+        span = float(self.times[-1]) if len(self.times) else 1.0
+        return len(self.times) / max(span, 1e-9) / len(self.index)
+
 
 def mean_rate_per_s(process: ArrivalProcess) -> float:
     """Long-run mean arrivals per second of one device of the group."""
-    if isinstance(process, (Poisson,)):
-        return process.rate
-    if isinstance(process, Bursty):
-        s = process.spec
-        return ((s.rate_low_per_s * s.mean_low_s + s.rate_high_per_s * s.mean_high_s)
-                / (s.mean_low_s + s.mean_high_s))
-    if isinstance(process, Diurnal):
-        return process.spec.rate_per_s
-    span = float(process.times[-1]) if len(process.times) else 1.0
-    return len(process.times) / max(span, 1e-9) / len(process.index)
+    return process.mean_rate_per_s()
+
+
+# one process per scenario `arrivals.process` name (the schema's variants; a test checks)
+ARRIVAL_PROCESSES: dict[str, type[ArrivalProcess]] = {
+    "poisson": Poisson, "bursty": Bursty, "diurnal": Diurnal, "trace": Trace}
 
 
 def build_arrivals(spec, index: np.ndarray, rng: np.random.Generator,
                    base_dir: Path) -> ArrivalProcess:
-    """The arrival process a group's `arrivals` block selects."""
-    if isinstance(spec, PoissonArrivals):
-        return Poisson(index, rng, spec)
-    if isinstance(spec, BurstyArrivals):
-        return Bursty(index, rng, spec)
-    if isinstance(spec, DiurnalArrivals):
-        return Diurnal(index, rng, spec)
-    if isinstance(spec, TraceArrivals):
-        return Trace(index, rng, spec, base_dir)
-    raise TypeError(f"no arrival process for {type(spec).__name__}")
+    """The arrival process a group's `arrivals` block selects (by its `process` name)."""
+    process = ARRIVAL_PROCESSES.get(spec.process)
+    if process is None:
+        raise ValueError(f"no arrival process '{spec.process}' (allowed: "
+                         f"{', '.join(ARRIVAL_PROCESSES)})")
+    return process(index, rng, spec, base_dir)
