@@ -3,7 +3,7 @@
 
 One-dimensional actions (a price, a reserve): a grid over the bounds, then a bounded scalar
 search around the best grid point. Vector actions: L-BFGS-B from the middle of the box with
-numeric gradients. Mechanisms that are convex programs (contracts) offer `convex_program`;
+numeric gradients. Mechanisms that are convex programs (contracts) offer `convex_program_batch`;
 then that is used. Integer or discrete games are then played at the relaxed action.
 """
 

@@ -32,3 +32,16 @@ def test_readme_mechanism_example_runs():
     namespace: dict = {}
     exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["utility"].shape == (1,) and 0.01 <= namespace["price"][0, 0] <= 3.0
+
+
+def test_readme_layout_names_every_module():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("Layout: ", 1)[1].split("\n\n", 1)[0]
+    packages = sorted(p.name for p in (ROOT / "netsim").iterdir()
+                      if p.is_dir() and not p.name.startswith("__"))
+    modules = sorted(p.name for p in (ROOT / "netsim").glob("*.py") if p.name != "__init__.py")
+    missing = [f"netsim/{name}" for name in [*packages, *modules]
+               if f"`netsim/{name}" not in layout]
+    assert missing == []
+    for folder in ("solvers/", "scenarios/", "tests/", "benchmarks/"):
+        assert f"`{folder}`" in layout
