@@ -16,6 +16,7 @@ from netsim.preflight import PreflightError, check_fits, estimate
 from netsim.record.load import load_run
 from netsim.record.run_folder import OutputFolderError
 from netsim.scenario import ScenarioError, load_scenario
+from netsim.solvers.registry import TRAINABLE
 
 console = Console(stderr=True)
 SET_HELP = ("Override a scenario field, e.g. --set horizon_s=120 or "
@@ -141,7 +142,7 @@ def status_command(folder: str) -> None:
 @main.command("train")
 @click.option("--scenario", "scenario", type=click.Path(dir_okay=False), required=True,
               help="A scenario with a `market:` block: its market states are the data.")
-@click.option("--solver", type=click.Choice(["diffusion", "ppo", "random", "constant"]),
+@click.option("--solver", type=click.Choice(TRAINABLE),
               required=True)
 @click.option("--epochs", type=int, default=500, show_default=True,
               help="Training epochs, each a batch of --batch reward evaluations.")

@@ -28,6 +28,7 @@ from netsim.mechanisms.base import Mechanism, followers_of, observe, stack_state
 from netsim.scenario.identity import problem_hash
 from netsim.scenario.loader import LoadedScenario
 from netsim.solvers.learning import Problem
+from netsim.solvers.registry import SOLVERS, TRAINABLE
 
 EVAL_SEED_OFFSET = 1_000_000
 Progress = Callable[[int, int], None]  # (done, total)
@@ -105,15 +106,14 @@ def problem_for(loaded: LoadedScenario, mechanism: Mechanism, states: Any,
 
 
 def make_solver(name: str, seed: int, device: str, reward: str):
-    if name == "diffusion":
-        return solvers.DiffusionSolver(seed=seed, device=device, reward=reward)
-    if name == "ppo":
-        return solvers.PPOSolver(seed=seed, device=device, reward=reward)
-    if name == "constant":
-        return solvers.ConstantSolver(seed=seed)
-    if name == "random":
-        return solvers.RandomSolver(seed)
-    raise ValueError(f"cannot train '{name}' (allowed: diffusion, ppo, constant, random)")
+    """A fresh solver to train: the learning ones (registry: learns_online) take a device
+    and a reward, the others a seed alone."""
+    if name not in TRAINABLE:
+        raise ValueError(f"cannot train '{name}' (allowed: {', '.join(TRAINABLE)})")
+    cls = solvers.solver_class(name)
+    if SOLVERS[name].learns_online:
+        return cls(seed=seed, device=device, reward=reward)
+    return cls(seed)
 
 
 def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int, out_dir: Path,

@@ -1,7 +1,9 @@
-"""Leader-problem solvers behind one protocol (DESIGN 5); `build` makes one by name.
+"""Leader-problem solvers behind one protocol (DESIGN 5); `build` makes one by name (the
+names and what each needs: solvers/registry.py).
 
-The torch-based solvers (diffusion, ppo, constant) are imported only when asked for, so a
-simulation without a learned solver never loads torch."""
+Solver classes are imported when first asked for (`netsim.solvers.DiffusionSolver`, or
+`build`), so a simulation without a learned solver never loads torch, and importing this
+package loads no solver at all."""
 
 from __future__ import annotations
 
@@ -10,49 +12,40 @@ from pathlib import Path
 from typing import Any
 
 from netsim.solvers.base import Solver, timed_solve
-from netsim.solvers.convex import ConvexSolver
-from netsim.solvers.exact import ExactSolver
-from netsim.solvers.random import FixedSolver, RandomSolver
-
-NAMES = ("exact", "convex", "random", "fixed", "diffusion", "ppo", "constant")
-TRAINED = {"diffusion": ("netsim.solvers.diffusion", "DiffusionSolver"),
-           "ppo": ("netsim.solvers.ppo", "PPOSolver"),
-           "constant": ("netsim.solvers.constant", "ConstantSolver")}
+from netsim.solvers.registry import NAMES, SOLVERS
 
 
-def trained_class(name: str) -> type:
-    module, cls = TRAINED[name]
-    return getattr(import_module(module), cls)
+def solver_class(name: str) -> type:
+    """The class of the solver called `name`."""
+    if name not in SOLVERS:
+        raise ValueError(f"unknown solver '{name}' (allowed: {', '.join(NAMES)})")
+    info = SOLVERS[name]
+    return getattr(import_module(info.module), info.cls)
 
 
 def build(name: str, seed: int = 0, checkpoint: str | Path | None = None,
           **params: Any) -> Solver:
-    """The solver called `name`; trained ones (diffusion, ppo, constant) load `checkpoint`,
-    with `params` overriding their saved configuration (e.g. mode, k)."""
-    if name == "exact":
-        return ExactSolver()
-    if name == "convex":
-        return ConvexSolver()
-    if name == "random":
-        return RandomSolver(seed)
+    """The solver called `name`; those that need a checkpoint load `checkpoint`, with
+    `params` overriding their saved configuration (e.g. mode, k); `fixed` plays
+    `params["action"]`; `random` draws from `seed`."""
+    cls = solver_class(name)
+    if SOLVERS[name].needs_checkpoint:
+        if checkpoint is None:
+            raise ValueError(f"solver '{name}' needs a checkpoint (netsim train writes one)")
+        return cls.load(checkpoint, **params)
     if name == "fixed":
         if "action" not in params:
             raise ValueError("solver 'fixed' needs an action, e.g. {name: fixed, action: 1.5}")
-        return FixedSolver(params["action"])
-    if name in TRAINED:
-        if checkpoint is None:
-            raise ValueError(f"solver '{name}' needs a checkpoint (netsim train writes one)")
-        return trained_class(name).load(checkpoint, **params)
-    raise ValueError(f"unknown solver '{name}' (allowed: {', '.join(NAMES)})")
+        return cls(params["action"])
+    return cls(seed) if name == "random" else cls()
 
 
 def __getattr__(attr: str) -> Any:
-    """`solvers.DiffusionSolver` and friends, imported on first use."""
-    for name, (_, cls) in TRAINED.items():
-        if cls == attr:
-            return trained_class(name)
-    raise AttributeError(f"module 'solvers' has no attribute '{attr}'")
+    """`netsim.solvers.DiffusionSolver` and the other classes, imported on first use."""
+    for name, info in SOLVERS.items():
+        if info.cls == attr:
+            return solver_class(name)
+    raise AttributeError(f"module 'netsim.solvers' has no attribute '{attr}'")
 
 
-__all__ = ["NAMES", "TRAINED", "ConvexSolver", "ExactSolver", "FixedSolver", "RandomSolver",
-           "Solver", "build", "timed_solve", "trained_class"]
+__all__ = ["NAMES", "SOLVERS", "Solver", "build", "solver_class", "timed_solve"]

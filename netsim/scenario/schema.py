@@ -21,6 +21,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from netsim.solvers.registry import LEARNS_ONLINE, NEEDS_CHECKPOINT
+from netsim.solvers.registry import NAMES as SOLVER_NAMES
+
 # the documented ranges of scenario numbers: far beyond any sensible scenario, small enough
 # that whatever validates can run (the pre-flight estimate then checks this machine)
 MAX_TIME_S = 1.0e7  # about 116 days
@@ -449,7 +452,7 @@ class WorkloadSpec(StrictModel):
 class SolverSpec(StrictModel):
     """A solver by name; `fixed` needs its `action` (e.g. a posted price)."""
 
-    name: Literal["exact", "convex", "random", "fixed", "diffusion", "ppo", "constant"] = "exact"
+    name: Literal[SOLVER_NAMES] = "exact"  # the names of netsim/solvers/registry.py
     action: list[float] | float | None = None
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     checkpoint: str | None = Field(default=None, description="trained solver (netsim train); "
@@ -474,11 +477,11 @@ class SolverSpec(StrictModel):
     def _fixed_has_action(self) -> SolverSpec:
         if self.name == "fixed" and self.action is None:
             raise ValueError("solver 'fixed' needs an action, e.g. {name: fixed, action: 1.5}")
-        if self.name in ("diffusion", "ppo", "constant") and self.checkpoint is None:
+        if self.name in NEEDS_CHECKPOINT and self.checkpoint is None:
             raise ValueError(f"solver '{self.name}' needs a checkpoint (netsim train writes one)")
-        if self.online and self.name not in ("diffusion", "ppo"):
-            raise ValueError(f"online training needs a learning solver (diffusion or ppo), "
-                             f"not '{self.name}'")
+        if self.online and self.name not in LEARNS_ONLINE:
+            raise ValueError(f"online training needs a learning solver "
+                             f"({' or '.join(LEARNS_ONLINE)}), not '{self.name}'")
         return self
 
 
