@@ -23,9 +23,8 @@ class ConvexSolver:
     name = "convex"
 
     def solve(self, mechanism: Mechanism, state: Any) -> np.ndarray:
-        program = getattr(mechanism, "convex_program_batch", None)
-        if program is not None:
-            return program(state)
+        if mechanism.has_convex_program:
+            return mechanism.convex_program_batch(state)
         low, high = mechanism.bounds(state)
         if low.shape[1] == 1:
             return self._scalar(mechanism, state, low[:, 0], high[:, 0])[:, None]

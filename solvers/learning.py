@@ -23,7 +23,6 @@ from netsim.mechanisms.base import (
     Mechanism,
     affine_to_bounds,
     followers_of,
-    policy_bounds,
     select,
 )
 from netsim.solvers import checkpoint
@@ -61,7 +60,7 @@ def to_action(mechanism: Mechanism, observed: Any, unit: np.ndarray) -> np.ndarr
 
 
 def action_dim(mechanism: Mechanism, state: Any) -> int:
-    return policy_bounds(mechanism, select(state, slice(0, 1)))[0].shape[1]
+    return mechanism.policy_bounds(select(state, slice(0, 1)))[0].shape[1]
 
 
 class RewardScale:
@@ -121,7 +120,7 @@ class FeatureScaler:
                              f"'{mechanism.name}'")
         width = followers_of(state)
         if self.followers is not None and width != self.followers:
-            pad = getattr(mechanism, "pad", None)
+            pad = mechanism.pad if mechanism.can_pad else None
             if pad is None or width > self.followers:
                 raise ValueError(
                     f"this {mechanism.name} state has {width} followers but the solver was "

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln, xlog1py, xlogy
 
-from netsim.mechanisms.base import Outcome, batch
+from netsim.mechanisms.base import MechanismBase, Outcome, batch
 
 # ------------------------------------------------------------------ bandwidth
 
@@ -66,10 +66,11 @@ def water_filling(theta: np.ndarray, s: np.ndarray) -> np.ndarray:
     return x
 
 
-class BandwidthAuction:
+class BandwidthAuction(MechanismBase):
     """Leader action: the shares x [B, N] (on the simplex); scored by welfare."""
 
     name = "auction_bandwidth"
+    can_pad = True
     observed_fields = ("theta", "s")
 
     def bounds(self, state: BandwidthState) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +199,7 @@ def slot_outcome(bids: np.ndarray, slots: np.ndarray, reserve: np.ndarray):
     return won, np.maximum(reserve, next_bid)
 
 
-class SlotAuction:
+class SlotAuction(MechanismBase):
     """Leader action: the reserve r [B, 1]; scored by expected revenue."""
 
     name = "auction_compute"

@@ -48,16 +48,46 @@ class Mechanism(Protocol):
         """A raw action in the bounds -> the action played (mechanisms may use their
         structure, e.g. snap a price onto a threshold); the identity by default."""
 
+    # optional parts, with defaults in MechanismBase
+    observed_fields: tuple[str, ...]  # follower parameters a partially informed leader sees
+    can_pad: bool  # states can be padded with followers that take no part (`pad`)
+    has_convex_program: bool  # `convex_program_batch` solves the leader's problem exactly
 
-def policy_bounds(mechanism: Mechanism, state: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds of the space learning solvers act in: the action's own, unless the mechanism
-    offers a smaller structured one (`policy_bounds`) that its `decode` maps to actions."""
-    return getattr(mechanism, "policy_bounds", mechanism.bounds)(state)
+    def pad(self, state: Any, n: int) -> Any:
+        """The same states with n followers, the added ones taking no part."""
+
+    def policy_bounds(self, state: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of the space learning solvers act in ([B, A'] each), which `decode` maps
+        to actions: the action's own bounds unless the mechanism offers a smaller one."""
+
+    def convex_program_batch(self, state: Any) -> np.ndarray:
+        """The leader's optimal actions [B, A] from a convex program."""
+
+
+class MechanismBase:
+    """Defaults of the protocol's optional parts; a mechanism inherits them and overrides
+    what it offers (and sets the matching flag)."""
+
+    observed_fields: tuple[str, ...] = ()
+    can_pad = False
+    has_convex_program = False
+
+    def decode(self, state: Any, action: np.ndarray) -> np.ndarray:
+        return np.asarray(action, dtype=float)
+
+    def pad(self, state: Any, n: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} states cannot be padded")
+
+    def policy_bounds(self, state: Any) -> tuple[np.ndarray, np.ndarray]:
+        return self.bounds(state)
+
+    def convex_program_batch(self, state: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} offers no convex program")
 
 
 def affine_to_bounds(mechanism: Mechanism, state: Any, unit: np.ndarray) -> np.ndarray:
     """Map actions in [-1, 1]^A to the learning solvers' bounds."""
-    low, high = policy_bounds(mechanism, state)
+    low, high = mechanism.policy_bounds(state)
     return low + (np.clip(unit, -1.0, 1.0) + 1.0) * 0.5 * (high - low)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netsim.mechanisms.base import Outcome, batch
+from netsim.mechanisms.base import MechanismBase, Outcome, batch
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,11 @@ def pool_adjacent(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-class Contract:
+class Contract(MechanismBase):
     """Leader action: the menu's contributions q [B, K]."""
 
     name = "contract"
+    has_convex_program = True
     observed_fields = ("count",)
 
     def bounds(self, state: ContractState) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netsim.mechanisms.base import Outcome, batch
+from netsim.mechanisms.base import MechanismBase, Outcome, batch
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class StackelbergState:
         return np.where(feasible, tau, np.inf)
 
 
-class Stackelberg:
+class Stackelberg(MechanismBase):
     """The leader's action is one price per state: action shape [B, 1]."""
 
     name = "stackelberg"
