@@ -104,3 +104,17 @@ def test_market_is_validated(tmp_path):
     with pytest.raises(netsim.ScenarioError, match="needs an action"):
         netsim.load_scenario(SCENARIOS / "small.yaml",
                              ["market={mechanism: stackelberg, solver: fixed}"])
+
+
+def test_compute_auction_values_have_one_meaning_per_field(tmp_path):
+    with pytest.raises(netsim.ScenarioError, match="value_high do not apply to exponential"):
+        netsim.load_scenario(SCENARIOS / "auction_compute.yaml", [
+            "market.auction_compute={slots: 8, values: exponential, value_high: 3.0}"])
+    loaded = netsim.load_scenario(SCENARIOS / "auction_compute.yaml", [
+        "market.auction_compute={slots: 8, values: exponential, value_mean: 3.0}"])
+    netsim.run(loaded, tmp_path / "run")
+    values = netsim.load_run(tmp_path / "run").devices.valuation.dropna()
+    # exponential values of mean 3 (standard deviation 3): the sample mean within 4 standard
+    # errors; uniform [0, 1] values (the old reading of value_high) would average 0.5
+    assert len(values) >= 400
+    assert abs(values.mean() - 3.0) < 4 * 3.0 / np.sqrt(len(values))

@@ -193,9 +193,9 @@ class ComputeAuctionBinding(MechanismBinding):
         p = self.spec.auction_compute
         if p.values == "uniform":
             values = self.values_rng.uniform(p.value_low, p.value_high, len(members))
-        else:
-            values = self.values_rng.exponential(p.value_high, len(members))
-        return SlotState.create(p.slots, p.value_low, p.value_high, values, p.values)
+            return SlotState.create(p.slots, p.value_low, p.value_high, values, p.values)
+        values = self.values_rng.exponential(p.value_mean, len(members))
+        return SlotState.create(p.slots, 0.0, p.value_mean, values, p.values)
 
     def apply(self, members, state, outcome, columns) -> None:
         decisions = {k: v[0] for k, v in outcome.decisions.items()}

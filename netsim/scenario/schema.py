@@ -528,8 +528,23 @@ class ComputeAuctionParams(StrictModel):
 
     slots: int = Field(default=4, ge=1, le=100_000)
     values: Literal["uniform", "exponential"] = "uniform"
-    value_low: NonNegativeFloat = 0.0
-    value_high: PositiveFloat = Field(default=1.0, description="high end, or the mean")
+    value_low: float = Field(default=0.0, ge=0.0, le=1.0e9,
+                             description="uniform values: the low end")
+    value_high: float = Field(default=1.0, gt=0.0, le=1.0e9,
+                              description="uniform values: the high end")
+    value_mean: float = Field(default=1.0, gt=0.0, le=1.0e9,
+                              description="exponential values: the mean")
+
+    @model_validator(mode="after")
+    def _one_family(self) -> ComputeAuctionParams:
+        other = {"uniform": ("value_mean",), "exponential": ("value_low", "value_high")}
+        wrong = [name for name in other[self.values] if name in self.model_fields_set]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} do not apply to {self.values} values")
+        if self.values == "uniform" and self.value_low > self.value_high:
+            raise ValueError(f"value_low ({self.value_low}) must not exceed value_high "
+                             f"({self.value_high})")
+        return self
 
 
 class MarketSpec(StrictModel):
