@@ -104,6 +104,7 @@ def test_registries_and_the_schema_name_the_same_models():
     import typing
 
     from netsim.market.bindings import BINDINGS
+    from netsim.network.fading import FADING_MODELS
     from netsim.network.mobility import MOBILITY_MODELS
     from netsim.scenario import schema
     from netsim.workload.arrivals import ARRIVAL_PROCESSES
@@ -116,3 +117,5 @@ def test_registries_and_the_schema_name_the_same_models():
     assert variants(schema.Arrivals, "process") == set(ARRIVAL_PROCESSES)
     mechanisms = typing.get_args(schema.MarketSpec.model_fields["mechanism"].annotation)
     assert set(mechanisms) == set(BINDINGS)
+    fading = typing.get_args(schema.ChannelSpec.model_fields["fading"].annotation)
+    assert set(fading) == set(FADING_MODELS)

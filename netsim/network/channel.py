@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from netsim.network.fading import SumOfSinusoids, doppler_hz
+from netsim.network.fading import FADING_MODELS
 from netsim.network.pathloss import (
     SHADOWING_DECORRELATION_M,
     SHADOWING_SIGMA_DB,
@@ -62,12 +62,8 @@ class Channel:
                           else np.zeros((n, b)))
         self._shadow_odometer = np.zeros((n, b))
         self._row_base = (np.arange(n) * b)[:, None]
-        self._fading = (SumOfSinusoids(n, doppler_hz(spec.coherence_s),
-                                       stream(seed, "channel/fading"))
-                        if spec.fading != "none" else None)
-        k = 10.0 ** (spec.rician_k_db / 10.0)
-        self._rician_los = np.sqrt(k / (k + 1.0)) if spec.fading == "rician" else 0.0
-        self._rician_scatter = np.sqrt(1.0 / (k + 1.0)) if spec.fading == "rician" else 1.0
+        self._fading = FADING_MODELS[spec.fading](n, spec.coherence_s, spec.rician_k_db,
+                                                  stream(seed, "channel/fading"))
         self.noise_mw_per_hz = float(dbm_to_mw(spec.noise_dbm_per_hz + spec.noise_figure_db))
 
     @property
@@ -127,18 +123,11 @@ class Channel:
 
     def fading_gain(self, index: np.ndarray, t: float) -> np.ndarray:
         """Complex small-scale gains (scattered part, E|h|^2 = 1) of devices `index` at t."""
-        if self._fading is None:
-            return np.ones(len(index), dtype=complex)
         return self._fading.gain(index, t)
 
     def fading_power(self, index: np.ndarray, t: float) -> np.ndarray | float:
         """|h|^2 (mean 1) of devices `index` at time t; 1.0 without fading. Pure: a function
         of (device, t) that draws nothing."""
-        if self._fading is None:
-            return 1.0
-        if self.spec.fading == "rician":
-            h = self._rician_los + self._rician_scatter * self._fading.gain(index, t)
-            return h.real * h.real + h.imag * h.imag
         return self._fading.power(index, t)
 
     def rx_for_rate_mw(self, rate_bps: np.ndarray, bandwidth_hz: np.ndarray) -> np.ndarray:

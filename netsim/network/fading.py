@@ -53,3 +53,46 @@ class SumOfSinusoids:
         """|h|^2 of devices `index` at time t."""
         h = self.gain(index, t)
         return h.real * h.real + h.imag * h.imag
+
+
+class NoFading:
+    """`fading: none`: unit gain everywhere."""
+
+    def __init__(self, n_devices: int, coherence_s: float, rician_k_db: float,
+                 rng: np.random.Generator):
+        pass
+
+    def gain(self, index: np.ndarray, t: float) -> np.ndarray:
+        return np.ones(len(index), dtype=complex)
+
+    def power(self, index: np.ndarray, t: float) -> float:
+        return 1.0
+
+
+class RayleighFading(SumOfSinusoids):
+    """`fading: rayleigh`: the sum of sinusoids above (no line-of-sight part)."""
+
+    def __init__(self, n_devices: int, coherence_s: float, rician_k_db: float,
+                 rng: np.random.Generator):
+        super().__init__(n_devices, doppler_hz(coherence_s), rng)
+
+
+class RicianFading(RayleighFading):
+    """`fading: rician`: a fixed line-of-sight part plus the scattered one, with power ratio
+    K (`rician_k_db`) and unit total power."""
+
+    def __init__(self, n_devices: int, coherence_s: float, rician_k_db: float,
+                 rng: np.random.Generator):
+        super().__init__(n_devices, coherence_s, rician_k_db, rng)
+        k = 10.0 ** (rician_k_db / 10.0)
+        self._los = math.sqrt(k / (k + 1.0))
+        self._scatter = math.sqrt(1.0 / (k + 1.0))
+
+    def power(self, index: np.ndarray, t: float) -> np.ndarray:
+        h = self._los + self._scatter * self.gain(index, t)
+        return h.real * h.real + h.imag * h.imag
+
+
+# one model per scenario `channel.fading` name (a test checks the schema names the same)
+FADING_MODELS: dict[str, type] = {"none": NoFading, "rayleigh": RayleighFading,
+                                  "rician": RicianFading}
