@@ -49,3 +49,19 @@ def test_autocorrelation_at_the_coherence_time_is_clarkes():
         h1 = channel.fading_gain(every, 12.0 + lag)
         assert np.mean(h0 * np.conj(h1)).real == pytest.approx(j0(2 * np.pi * f_d * lag),
                                                                abs=0.015)
+
+
+def test_rician_power_has_unit_mean_and_the_rician_variance():
+    """|h|^2 of unit-power Rician fading with factor K has mean 1 and variance
+    (2K + 1) / (K + 1)^2 (the moments of a non-central chi-square with 2 degrees)."""
+    from netsim.network.fading import FADING_MODELS
+
+    k_db, n = 9.0, 200_000
+    fading = FADING_MODELS["rician"](n, 0.05, k_db, np.random.default_rng(5))
+    power = fading.power(np.arange(n), 1.234)
+    k = 10.0 ** (k_db / 10.0)
+    variance = (2.0 * k + 1.0) / (k + 1.0) ** 2
+    assert abs(power.mean() - 1.0) < 4.0 * np.sqrt(variance / n)
+    assert power.var() == pytest.approx(variance, rel=0.03)
+    rayleigh = FADING_MODELS["rayleigh"](n, 0.05, k_db, np.random.default_rng(5))
+    assert rayleigh.power(np.arange(n), 1.234).var() == pytest.approx(1.0, rel=0.03)
