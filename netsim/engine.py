@@ -23,7 +23,7 @@ import numpy as np
 import simpy
 
 from netsim.entities.servers import ComputeServer
-from netsim.entities.tasks import DeviceState, TaskFlow
+from netsim.entities.tasks import DeviceState, Routes, TaskFlow, TaskRules
 from netsim.market import Market
 from netsim.network.access import RadioAccess
 from netsim.network.channel import Channel
@@ -149,14 +149,17 @@ class Simulation:
         if self.interference is not None:
             self.uplink.track_airtime()
         wl = scn.workload
-        self.flow = TaskFlow(
-            self.profile, self.devices, self.bs_of, self.bs_links,
-            [self.cloud if s == CLOUD else edge[s] for s in bss.server], self.servers, self.cloud,
-            self.cloud_links, {s.id: s.cloud_offload_wait_s for s in scn.edge_servers
-                               if s.cloud_offload_wait_s is not None},
-            self.tick_s, wl.deadline_s, wl.drop_late, wl.input_bytes or self.profile.input_bytes,
-            wl.result_bytes or self.profile.result_bytes, self.uplink, self.downlink,
-            self.task_log)
+        routes = Routes(
+            bs_links=self.bs_links,
+            bs_server=[self.cloud if s == CLOUD else edge[s] for s in bss.server],
+            edge_servers=list(edge.values()), cloud=self.cloud, cloud_links=self.cloud_links,
+            offload_wait_s={s.id: s.cloud_offload_wait_s for s in scn.edge_servers
+                            if s.cloud_offload_wait_s is not None})
+        rules = TaskRules(tick_s=self.tick_s, deadline_s=wl.deadline_s, drop_late=wl.drop_late,
+                          input_bytes=wl.input_bytes or self.profile.input_bytes,
+                          result_bytes=wl.result_bytes or self.profile.result_bytes)
+        self.flow = TaskFlow(self.profile, self.devices, self.bs_of, routes, rules, self.uplink,
+                             self.downlink, self.task_log)
 
         self._t_large_scale = 0.0
         self._rate_trace = (RateTrace(loaded.base_dir, scn.channel.rate_trace, self.n_devices)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -62,30 +63,56 @@ class DeviceState:
         self.local_flops = np.zeros(len(compute_flops))
 
 
+@dataclass(frozen=True)
+class Routes:
+    """Where tasks go: each base station's backhaul link and the server it feeds, the edge
+    servers, the cloud, each edge server's link to the cloud and the queueing wait above
+    which it forwards a task there."""
+
+    bs_links: list[Link]
+    bs_server: list[ComputeServer]
+    edge_servers: list[ComputeServer]
+    cloud: ComputeServer
+    cloud_links: dict[str, Link]
+    offload_wait_s: dict[str, float]
+
+    @property
+    def servers(self) -> list[ComputeServer]:
+        """Every server, the cloud last (servers are admitted in this order each tick)."""
+        return [*self.edge_servers, self.cloud]
+
+
+@dataclass(frozen=True)
+class TaskRules:
+    """How tasks are timed and sized: the tick, the deadline (and whether a late task is
+    dropped), the input sent by full offloading and the result sent back."""
+
+    tick_s: float
+    deadline_s: float | None
+    drop_late: bool
+    input_bytes: int
+    result_bytes: int
+
+
 class TaskFlow:
     """Moves tasks through devices, radio, links and servers; records them in `log`."""
 
     def __init__(self, profile: ModelProfile, devices: DeviceState, bs_of: np.ndarray,
-                 bs_links: list[Link], bs_server: list[ComputeServer],
-                 servers: list[ComputeServer], cloud: ComputeServer, cloud_links: dict[str, Link],
-                 offload_wait_s: dict[str, float], tick_s: float, deadline_s: float | None,
-                 drop_late: bool, input_bytes: int, result_bytes: int,
-                 uplink: RadioPool, downlink: RadioPool, log: TaskLog):
+                 routes: Routes, rules: TaskRules, uplink: RadioPool, downlink: RadioPool,
+                 log: TaskLog):
         self.devices = devices
         self.bs_of = bs_of  # shared with the engine, updated on handover
-        self.bs_links = bs_links
-        self.bs_server = bs_server
-        self.cloud = cloud
-        self.cloud_links = cloud_links  # edge server name -> its link to the cloud
-        self.offload_wait_s = offload_wait_s  # edge server name -> wait that sends to cloud
-        if servers[-1] is not cloud:
-            raise ValueError("the cloud must be the last server (it is admitted last)")
-        self.servers = servers  # every server, the cloud last: admitted in this order
-        self.tick_s = tick_s
-        self.deadline_s = math.inf if deadline_s is None else deadline_s
-        self.drop_late = drop_late
-        self.result_bits = 8.0 * result_bytes
-        self.result_bytes = result_bytes
+        self.bs_links = routes.bs_links
+        self.bs_server = bs_server = routes.bs_server
+        self.cloud = routes.cloud
+        self.cloud_links = routes.cloud_links  # edge server name -> its link to the cloud
+        self.offload_wait_s = routes.offload_wait_s  # edge server name -> wait to go to cloud
+        self.servers = servers = routes.servers  # the cloud last: admitted in this order
+        self.tick_s = rules.tick_s
+        self.deadline_s = math.inf if rules.deadline_s is None else rules.deadline_s
+        self.drop_late = rules.drop_late
+        self.result_bits = 8.0 * rules.result_bytes
+        self.result_bytes = rules.result_bytes
         self.uplink = uplink
         self.downlink = downlink
         self.log = log
@@ -93,7 +120,7 @@ class TaskFlow:
         self.device_flops_by_split = profile.device_flops(np.arange(self.n_layers + 1))
         self.total_flops = profile.total_flops
         upload = profile.upload_bytes(np.arange(self.n_layers + 1))
-        upload[0] = input_bytes
+        upload[0] = rules.input_bytes
         self.upload_bytes_by_split = upload
         self._ended = [0] * len(TASK_STATUSES)  # tasks ended, by status code
         self._tx_power_w = devices.tx_power_w.tolist()
@@ -102,7 +129,8 @@ class TaskFlow:
         self._spent_j: list[float] = []
         self._pending: list[list] = [[] for _ in servers]  # arrival heaps per server
         heap_of = {id(server): heap for server, heap in zip(servers, self._pending)}
-        self._bs_routes = [(link, heap_of[id(server)]) for link, server in zip(bs_links, bs_server)]
+        self._bs_routes = [(link, heap_of[id(server)])
+                           for link, server in zip(routes.bs_links, bs_server)]
         self._seq = 0
         self._local_only: dict[int, list[tuple[float, Task]]] = {}  # by tick of completion
 
