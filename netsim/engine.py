@@ -86,12 +86,34 @@ class Simulation:
         self.env = simpy.Environment()
         self.network = net = build_network(scn, self.seed)
         self.profile = load_profile(resolve_profile_path(scn.workload.model, loaded.base_dir))
-        dev, bss = net.devices, net.base_stations
-        self.n_devices, self.n_bs = len(dev.names), len(bss.ids)
+        bss = net.base_stations
+        self.n_devices, self.n_bs = len(net.devices.names), len(bss.ids)
         self.tick_s = scn.channel.tick_s
         self.horizon_s = scn.horizon_s
 
-        # compute and wired links, named after the graph's edges
+        edge = self._build_compute(scn, net)
+        self._build_radio(scn, net)
+        self._build_workload(scn, net)
+        self._build_flow(scn, edge, overwrite)
+
+        self._t_large_scale = 0.0
+        self._rate_trace = (RateTrace(self.base_dir, scn.channel.rate_trace, self.n_devices)
+                            if scn.channel.rate_trace else None)
+        self._next_slow_s = 0.0
+        self._stop_signal: str | None = None
+        self.sampler = ServerLinkSampler(self.recorder, self.servers, bss.ids, self.uplink,
+                                         self.downlink,
+                                         [*self.bs_links, *self.cloud_links.values()])
+        rec = scn.record  # sampling periods in whole ticks: exact, never a float comparison
+        self._sample_every = max(1, round(rec.sample_s / self.tick_s))
+        self._device_sample_every = max(1, round(rec.device_sample_s / self.tick_s))
+        self.market = (Market(EngineMarketView(self), self.env, scn, self.base_dir)
+                       if scn.market is not None else None)
+
+    def _build_compute(self, scn, net) -> dict[str, ComputeServer]:
+        """Servers and wired links, named after the graph's edges; returns the edge servers
+        by id."""
+        bss = net.base_stations
         self.cloud = ComputeServer(CLOUD, scn.cloud.cores, scn.cloud.core_flops)
         edge = {s.id: ComputeServer(s.id, s.cores, s.core_flops) for s in scn.edge_servers}
         self.servers = [*edge.values(), self.cloud]
@@ -99,8 +121,11 @@ class Simulation:
                          for i, b in enumerate(bss.ids)]
         self.cloud_links = {s.id: Link(f"{s.id}-{CLOUD}", **net.graph.edges[s.id, CLOUD])
                             for s in scn.edge_servers}
+        return edge
 
-        # radio: channel, mobility, attachment
+    def _build_radio(self, scn, net) -> None:
+        """Channel, interference, mobility and the first attachment."""
+        dev, bss = net.devices, net.base_stations
         self.channel = Channel(scn.channel, bss.xy, bss.height_m, bss.carrier_ghz, dev.height_m,
                                self.seed)
         self.interference = (Interference(bss.carrier_ghz, bss.bandwidth_hz,
@@ -116,7 +141,7 @@ class Simulation:
         self._down_busy_mark = np.zeros(self.n_bs)
         self.mobility = [build_mobility(g.mobility, idx, (scn.area.width_m, scn.area.height_m),
                                         stream(self.seed, f"mobility/{g.group}"),
-                                        loaded.base_dir)
+                                        self.base_dir)
                          for g, idx in zip(scn.devices, net.group_index)]
         self.xy = dev.xy.copy()
         for model in self.mobility:  # trace replays set their starting positions
@@ -128,15 +153,20 @@ class Simulation:
         self.bs_of = self.access.bs_of  # the serving base stations, updated in place
         self.access.attach(self.xy, self.odometer_m, initial=True)
 
-        # workload
+    def _build_workload(self, scn, net) -> None:
+        """Arrival processes and the devices' mutable state."""
+        dev = net.devices
         self.arrivals = [build_arrivals(g.arrivals, idx, stream(self.seed, f"arrivals/{g.group}"),
-                                        loaded.base_dir)
+                                        self.base_dir)
                          for g, idx in zip(scn.devices, net.group_index)]
         self._scale_rng = stream(self.seed, "workload/flops_scale")
         self.devices = DeviceState(dev.compute_flops, dev.energy_per_flop_j, dev.battery_j,
                                    dev.tx_power_dbm, dev.split_layer,
                                    self.profile.max_split(dev.memory_bytes))
 
+    def _build_flow(self, scn, edge: dict[str, ComputeServer], overwrite: bool) -> None:
+        """Outputs, radio pools and the task flow that moves tasks through them."""
+        bss = self.network.base_stations
         self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows,
                                     overwrite)
         self.task_log = TaskLog(self.recorder.tasks, scn.record.row_group_rows, bss.ids,
@@ -160,20 +190,6 @@ class Simulation:
                           result_bytes=wl.result_bytes or self.profile.result_bytes)
         self.flow = TaskFlow(self.profile, self.devices, self.bs_of, routes, rules, self.uplink,
                              self.downlink, self.task_log)
-
-        self._t_large_scale = 0.0
-        self._rate_trace = (RateTrace(loaded.base_dir, scn.channel.rate_trace, self.n_devices)
-                            if scn.channel.rate_trace else None)
-        self._next_slow_s = 0.0
-        self._stop_signal: str | None = None
-        self.sampler = ServerLinkSampler(self.recorder, self.servers, bss.ids, self.uplink,
-                                         self.downlink,
-                                         [*self.bs_links, *self.cloud_links.values()])
-        rec = scn.record  # sampling periods in whole ticks: exact, never a float comparison
-        self._sample_every = max(1, round(rec.sample_s / self.tick_s))
-        self._device_sample_every = max(1, round(rec.device_sample_s / self.tick_s))
-        self.market = (Market(EngineMarketView(self), self.env, scn, self.base_dir)
-                       if scn.market is not None else None)
 
     # ------------------------------------------------------------------ the tick
 
