@@ -499,6 +499,9 @@ class EngineMarketView:
     def set_uplink_weights(self, weights: np.ndarray | None) -> None:
         self._sim.uplink.set_weights(weights)
 
+    def set_compute_flops(self, devices: np.ndarray, flops: np.ndarray) -> None:
+        self._sim.devices.compute_flops[devices] = flops
+
     def record_epoch(self, row: dict) -> None:
         self._sim.recorder.epochs.rows.append(tuple(row[field.name] for field in EPOCHS))
 

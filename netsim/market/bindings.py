@@ -31,6 +31,7 @@ from netsim.market.view import MarketView
 from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState, SlotAuction, SlotState
 from netsim.mechanisms.base import Mechanism, Outcome
 from netsim.mechanisms.contract import Contract, ContractState
+from netsim.mechanisms.double_auction import DoubleAuction, DoubleAuctionState
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
 from netsim.rng import stream
 from netsim.scenario.schema import MarketSpec
@@ -211,8 +212,68 @@ class ComputeAuctionBinding(MechanismBinding):
         return decisions["won"][0]
 
 
+class DoubleAuctionBinding(MechanismBinding):
+    """Per edge server, the faster half of its devices sell `spare_share` of their FLOPS for
+    the epoch at a cost of the energy one unit takes; the others' tasks buy it at a value
+    drawn every epoch. A trade hands the seller's share to the buyer it is matched with (the
+    i-th highest trading bid with the i-th lowest trading ask), until the next epoch."""
+
+    mechanism_class = DoubleAuction
+
+    def __init__(self, view: MarketView, spec: MarketSpec):
+        super().__init__(view, spec)
+        self.values_rng = stream(view.seed, "market/double_auction_values")
+        self.base_flops = view.device_compute_flops().copy()
+
+    def games(self, load: dict[str, float]) -> Iterator[Game]:
+        """Per server: followers are its buyers, then its sellers (in that order)."""
+        self.view.set_compute_flops(np.arange(self.view.n_devices), self.base_flops)
+        for name, members, _, _ in self._games_per_server(lambda name, members: (None, {})):
+            buyers, sellers = self._sides(members)
+            if len(buyers) and len(sellers):
+                yield name, np.concatenate([buyers, sellers]), self._state(buyers, sellers), {}
+
+    def _sides(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The faster half sells (ties: the earlier devices), the others buy."""
+        order = np.argsort(-self.base_flops[members], kind="stable")
+        sellers = np.sort(members[order[: len(members) // 2]])
+        return np.setdiff1d(members, sellers), sellers
+
+    def _state(self, buyers: np.ndarray, sellers: np.ndarray) -> DoubleAuctionState:
+        p = self.spec.double_auction
+        values = p.value.sample(self.values_rng, len(buyers))
+        costs = (self.view.device_energy_per_flop_j()[sellers] * p.compute_unit_flops
+                 * p.energy_price_per_j)
+        return DoubleAuctionState.create(values[None], costs[None])
+
+    def apply(self, members, state, outcome, columns) -> None:
+        n_buyers = state.bids.shape[1]
+        buyers, sellers = members[:n_buyers], members[n_buyers:]
+        decisions = outcome.decisions
+        buys, sells = decisions["buys"][0], decisions["sells"][0]
+        # match the i-th highest trading bid with the i-th lowest trading ask
+        winners = buyers[np.argsort(-state.bids[0], kind="stable")][:buys.sum()]
+        suppliers = sellers[np.argsort(state.asks[0], kind="stable")][:sells.sum()]
+        moved = self.spec.double_auction.spare_share * self.base_flops[suppliers]
+        self.view.set_compute_flops(suppliers, self.base_flops[suppliers] - moved)
+        self.view.set_compute_flops(winners, self.base_flops[winners] + moved)
+        utility = outcome.follower_utility[0]
+        columns["valuation"][buyers] = state.bids[0]
+        columns["valuation"][sellers] = state.asks[0]
+        columns["allocation"][buyers] = np.where(buys, 1.0, 0.0)
+        columns["allocation"][sellers] = np.where(sells, -1.0, 0.0)
+        columns["payment"][buyers] = np.where(buys, decisions["buyer_price"][0], 0.0)
+        columns["payment"][sellers] = np.where(sells, -decisions["seller_price"][0], 0.0)
+        columns["market_utility"][buyers] = utility[:n_buyers]
+        columns["market_utility"][sellers] = utility[n_buyers:]
+
+    def taking_part(self, decisions) -> np.ndarray:
+        return np.concatenate([decisions["buys"][0], decisions["sells"][0]])
+
+
 BINDINGS: dict[str, type[MechanismBinding]] = {
     "stackelberg": StackelbergBinding, "contract": ContractBinding,
-    "auction_bandwidth": BandwidthAuctionBinding, "auction_compute": ComputeAuctionBinding}
+    "auction_bandwidth": BandwidthAuctionBinding, "auction_compute": ComputeAuctionBinding,
+    "double_auction": DoubleAuctionBinding}
 MECHANISMS: dict[str, type[Mechanism]] = {name: binding.mechanism_class
                                           for name, binding in BINDINGS.items()}

@@ -65,6 +65,9 @@ class MarketView(Protocol):
 
     def set_uplink_weights(self, weights: np.ndarray | None) -> None: ...
 
+    def set_compute_flops(self, devices: np.ndarray, flops: np.ndarray) -> None:
+        """The FLOPS devices compute their layers at, from now on."""
+
     # ---- records
     def record_epoch(self, row: dict[str, Any]) -> None:
         """One row of the `epochs` table, by column name."""

@@ -547,8 +547,24 @@ class ComputeAuctionParams(StrictModel):
         return self
 
 
+class DoubleAuctionParams(StrictModel):
+    """Compute traded between devices (a double auction per edge server, McAfee's rule): the
+    faster half of a server's devices sell a share of their FLOPS for the epoch, the others'
+    tasks buy it."""
+
+    value: Distribution = Field(default=Distribution(uniform=(0.0, 1.0)),
+                                description="a buyer's value per unit, drawn every epoch")
+    energy_price_per_j: float = Field(default=1.0, gt=0.0, le=1.0e9,
+                                      description="a seller's cost per joule it spends")
+    compute_unit_flops: float = Field(default=2.0e10, gt=0.0, le=1.0e16,
+                                      description="FLOPs in one unit traded")
+    spare_share: float = Field(default=0.5, gt=0.0, le=1.0,
+                               description="share of its FLOPS a seller hands over per trade")
+
+
 class MarketSpec(StrictModel):
-    mechanism: Literal["stackelberg", "contract", "auction_bandwidth", "auction_compute"]
+    mechanism: Literal["stackelberg", "contract", "auction_bandwidth", "auction_compute",
+                       "double_auction"]
     solver: SolverSpec = SolverSpec()
     epoch_s: float = Field(default=60.0, ge=MIN_EPOCH_S, le=MAX_TIME_S,
                            description="the market re-solves every epoch (whole ticks)")
@@ -561,6 +577,7 @@ class MarketSpec(StrictModel):
     contract: ContractParams = ContractParams()
     auction_bandwidth: BandwidthAuctionParams = BandwidthAuctionParams()
     auction_compute: ComputeAuctionParams = ComputeAuctionParams()
+    double_auction: DoubleAuctionParams = DoubleAuctionParams()
 
 
 class RecordSpec(StrictModel):
