@@ -106,6 +106,7 @@ def test_registries_and_the_schema_name_the_same_models():
     from netsim.market.bindings import BINDINGS
     from netsim.network.fading import FADING_MODELS
     from netsim.network.mobility import MOBILITY_MODELS
+    from netsim.network.pathloss import PATH_LOSS_MODELS
     from netsim.scenario import schema
     from netsim.workload.arrivals import ARRIVAL_PROCESSES
 
@@ -119,3 +120,5 @@ def test_registries_and_the_schema_name_the_same_models():
     assert set(mechanisms) == set(BINDINGS)
     fading = typing.get_args(schema.ChannelSpec.model_fields["fading"].annotation)
     assert set(fading) == set(FADING_MODELS)
+    path_loss = typing.get_args(schema.ChannelSpec.model_fields["path_loss"].annotation)
+    assert set(path_loss) == set(PATH_LOSS_MODELS)

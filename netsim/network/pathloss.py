@@ -13,35 +13,67 @@ draws h_E at random; we keep 1 m).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 SPEED_OF_LIGHT_MPS = 299_792_458.0
 MIN_DISTANCE_M = 10.0
 
-SHADOWING_SIGMA_DB = {
-    ("umi_street_canyon", True): 4.0,
-    ("umi_street_canyon", False): 7.82,
-    ("uma", True): 4.0,
-    ("uma", False): 6.0,
+
+
+@dataclass(frozen=True)
+class PathLossModel:
+    """One 38.901 scenario's coefficients: LOS path loss PL = offset + near_slope log10(d3D)
+    + 20 log10(fc) before the breakpoint (40 log10(d3D) - far_term log10(d_BP^2 + dh^2)
+    after), NLOS PL' = nlos_offset + nlos_distance log10(d3D) + nlos_frequency log10(fc)
+    - nlos_height (h_UT - 1.5) (Table 7.4.1-1); the LOS probability's decay (Table 7.4.2-1);
+    shadowing sigmas and decorrelation distances, (LOS, NLOS) (Tables 7.4.1-1, 7.5-6)."""
+
+    los_offset: float
+    los_near_slope: float
+    los_far_term: float
+    nlos_offset: float
+    nlos_distance: float
+    nlos_frequency: float
+    nlos_height: float
+    los_decay_m: float
+    los_height_term: bool  # UMa's C'(h_UT) above 13 m
+    shadowing_sigma_db: tuple[float, float]
+    decorrelation_m: tuple[float, float]
+
+
+# one model per scenario `channel.path_loss` name (a test checks the schema names the same)
+PATH_LOSS_MODELS = {
+    "umi_street_canyon": PathLossModel(32.4, 21.0, 9.5, 22.4, 35.3, 21.3, 0.3, 36.0, False,
+                                       (4.0, 7.82), (10.0, 13.0)),
+    "uma": PathLossModel(28.0, 22.0, 9.0, 13.54, 39.08, 20.0, 0.6, 63.0, True,
+                         (4.0, 6.0), (37.0, 50.0)),
 }
-# 38.901 Table 7.5-6: shadow-fading decorrelation distances (m) per scenario and LOS state
-SHADOWING_DECORRELATION_M = {
-    ("umi_street_canyon", True): 10.0,
-    ("umi_street_canyon", False): 13.0,
-    ("uma", True): 37.0,
-    ("uma", False): 50.0,
-}
+SHADOWING_SIGMA_DB = {(name, los): model.shadowing_sigma_db[0 if los else 1]
+                      for name, model in PATH_LOSS_MODELS.items() for los in (True, False)}
+SHADOWING_DECORRELATION_M = {(name, los): model.decorrelation_m[0 if los else 1]
+                             for name, model in PATH_LOSS_MODELS.items()
+                             for los in (True, False)}
 UT_HEIGHT_RANGE_M = (1.5, 22.5)
+
+
+def _model(name: str) -> PathLossModel:
+    model = PATH_LOSS_MODELS.get(name)
+    if model is None:
+        raise ValueError(f"unknown path-loss model '{name}' (allowed: "
+                         f"{', '.join(PATH_LOSS_MODELS)})")
+    return model
 
 
 def los_probability(model: str, d2d_m: np.ndarray,
                     h_ut_m: np.ndarray | float = 1.5) -> np.ndarray:
     """Probability of line of sight at 2-D distance d for outdoor users (38.901 Table
     7.4.2-1), with UMa's height term C'(h_UT) = ((h_UT - 13) / 10)^1.5 above 13 m."""
+    coefficients = _model(model)
     d = np.maximum(d2d_m, 1e-9)
-    decay = 36.0 if model == "umi_street_canyon" else 63.0
-    p = 18.0 / d + np.exp(-d / decay) * (1.0 - 18.0 / d)
-    if model == "uma":
+    p = 18.0 / d + np.exp(-d / coefficients.los_decay_m) * (1.0 - 18.0 / d)
+    if coefficients.los_height_term:
         c_prime = np.maximum((np.asarray(h_ut_m, dtype=float) - 13.0) / 10.0, 0.0) ** 1.5
         p = p * (1.0 + c_prime * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
     return np.where(d <= 18.0, 1.0, p)
@@ -64,15 +96,11 @@ def path_loss_db(
     d_bp = 4.0 * (h_bs - 1.0) * (h_ut - 1.0) * fc * 1e9 / SPEED_OF_LIGHT_MPS
     log_d3d, log_fc = np.log10(d3d), np.log10(fc)
     dh2 = (h_bs - h_ut) ** 2
-    if model == "umi_street_canyon":
-        offset, near_slope, far_term = 32.4, 21.0, 9.5
-        nlos = 35.3 * log_d3d + 22.4 + 21.3 * log_fc - 0.3 * (h_ut - 1.5)
-    elif model == "uma":
-        offset, near_slope, far_term = 28.0, 22.0, 9.0
-        nlos = 13.54 + 39.08 * log_d3d + 20.0 * log_fc - 0.6 * (h_ut - 1.5)
-    else:
-        raise ValueError(f"unknown path-loss model '{model}' (allowed: umi_street_canyon, uma)")
-    pl_los = offset + near_slope * log_d3d + 20.0 * log_fc  # before the breakpoint
+    c = _model(model)
+    offset, far_term = c.los_offset, c.los_far_term
+    nlos = (c.nlos_offset + c.nlos_distance * log_d3d + c.nlos_frequency * log_fc
+            - c.nlos_height * (h_ut - 1.5))
+    pl_los = offset + c.los_near_slope * log_d3d + 20.0 * log_fc  # before the breakpoint
     beyond = d2d > d_bp
     if np.any(beyond):
         far = offset + 40.0 * log_d3d + 20.0 * log_fc - far_term * np.log10(d_bp**2 + dh2)
