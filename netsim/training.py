@@ -72,7 +72,7 @@ def collect_states(loaded: LoadedScenario, n: int, first_seed: int = 0,
     if source not in SOURCES:
         raise ValueError(f"unknown state source '{source}' (allowed: {', '.join(SOURCES)})")
     mechanism = MECHANISMS[loaded.scenario.market.mechanism]()
-    pad = mechanism.pad if mechanism.can_pad else None
+    pad = mechanism.pad
     n_devices = sum(group.count for group in loaded.scenario.devices)
     draws = (_drawn_states if source == "seeds" else _recorded_states)(loaded, first_seed)
     states: list[Any] = []

@@ -23,7 +23,7 @@ class ConvexSolver:
     name = "convex"
 
     def solve(self, mechanism: Mechanism, state: Any) -> np.ndarray:
-        if mechanism.has_convex_program:
+        if mechanism.convex_program_batch is not None:
             return mechanism.convex_program_batch(state)
         low, high = mechanism.bounds(state)
         if low.shape[1] == 1:

@@ -120,7 +120,7 @@ class FeatureScaler:
                              f"'{mechanism.name}'")
         width = followers_of(state)
         if self.followers is not None and width != self.followers:
-            pad = mechanism.pad if mechanism.can_pad else None
+            pad = mechanism.pad
             if pad is None or width > self.followers:
                 raise ValueError(
                     f"this {mechanism.name} state has {width} followers but the solver was "

@@ -22,6 +22,7 @@ Leaders and what a decision changes:
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -40,7 +41,7 @@ NAN = math.nan
 Game = tuple[str, np.ndarray, Any, dict[str, Any]]  # (leader, follower devices, state, extra)
 
 
-class MechanismBinding:
+class MechanismBinding(ABC):
     """The network side of one mechanism (see the module docstring)."""
 
     mechanism_class: ClassVar[type[Mechanism]]
@@ -50,28 +51,27 @@ class MechanismBinding:
         self.spec = spec
         self.initial_split = view.device_split_layers().copy()
 
+    @abstractmethod
     def games(self, load: dict[str, float]) -> Iterator[Game]:
         """This epoch's games; `load` is each server's busy fraction over the last epoch."""
-        raise NotImplementedError
 
+    @abstractmethod
     def apply(self, members: np.ndarray, state: Any, outcome: Outcome,
               columns: dict[str, np.ndarray]) -> None:
         """Carry out the followers' decisions and fill their devices-table columns."""
-        raise NotImplementedError
 
+    @abstractmethod
     def taking_part(self, decisions: dict[str, np.ndarray]) -> np.ndarray:
         """Per follower of the first game in the batch: does it take part?"""
-        raise NotImplementedError
 
-    def _games_per_server(self, state_of) -> Iterator[Game]:
-        """One game per compute server over the devices whose base station feeds it."""
+    def _members_per_server(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Each compute server and the devices whose base station feeds it (if any)."""
         server_of_bs = np.array(self.view.server_of_base_station())
         server_of_device = server_of_bs[self.view.serving_base_stations()]
         for name in self.view.server_names():
             members = np.flatnonzero(server_of_device == name)
             if len(members):
-                state, extra = state_of(name, members)
-                yield name, members, state, extra
+                yield name, members
 
 
 class StackelbergBinding(MechanismBinding):
@@ -85,7 +85,8 @@ class StackelbergBinding(MechanismBinding):
         self.rate_per_s = view.arrival_rates_per_s()
 
     def games(self, load: dict[str, float]) -> Iterator[Game]:
-        return self._games_per_server(lambda name, members: self._state(name, members, load))
+        for name, members in self._members_per_server():
+            yield name, members, *self._state(name, members, load)
 
     def _state(self, server: str, members: np.ndarray, load: dict[str, float]):
         view, p, epoch_s = self.view, self.spec.stackelberg, self.spec.epoch_s
@@ -188,7 +189,8 @@ class ComputeAuctionBinding(MechanismBinding):
         self.values_rng = stream(view.seed, "market/values")
 
     def games(self, load: dict[str, float]) -> Iterator[Game]:
-        return self._games_per_server(lambda name, members: (self._state(members), {}))
+        for name, members in self._members_per_server():
+            yield name, members, self._state(members), {}
 
     def _state(self, members: np.ndarray) -> SlotState:
         p = self.spec.auction_compute
@@ -228,7 +230,7 @@ class DoubleAuctionBinding(MechanismBinding):
     def games(self, load: dict[str, float]) -> Iterator[Game]:
         """Per server: followers are its buyers, then its sellers (in that order)."""
         self.view.set_compute_flops(np.arange(self.view.n_devices), self.base_flops)
-        for name, members, _, _ in self._games_per_server(lambda name, members: (None, {})):
+        for name, members in self._members_per_server():
             buyers, sellers = self._sides(members)
             if len(buyers) and len(sellers):
                 yield name, np.concatenate([buyers, sellers]), self._state(buyers, sellers), {}

@@ -70,7 +70,6 @@ class BandwidthAuction(MechanismBase):
     """Leader action: the shares x [B, N] (on the simplex); scored by welfare."""
 
     name = "auction_bandwidth"
-    can_pad = True
     observed_fields = ("theta", "s")
 
     def bounds(self, state: BandwidthState) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ optimum. Mechanisms never touch the engine; solvers see only this protocol.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -50,39 +51,30 @@ class Mechanism(Protocol):
 
     # optional parts, with defaults in MechanismBase
     observed_fields: tuple[str, ...]  # follower parameters a partially informed leader sees
-    can_pad: bool  # states can be padded with followers that take no part (`pad`)
-    has_convex_program: bool  # `convex_program_batch` solves the leader's problem exactly
-
-    def pad(self, state: Any, n: int) -> Any:
-        """The same states with n followers, the added ones taking no part."""
+    # (state, n) -> the same states with n followers, the added ones taking no part; None if
+    # the mechanism's states cannot be padded
+    pad: Callable[[Any, int], Any] | None
+    # state -> the leader's optimal actions [B, A] from a convex program; None if none
+    convex_program_batch: Callable[[Any], np.ndarray] | None
 
     def policy_bounds(self, state: Any) -> tuple[np.ndarray, np.ndarray]:
         """Bounds of the space learning solvers act in ([B, A'] each), which `decode` maps
         to actions: the action's own bounds unless the mechanism offers a smaller one."""
 
-    def convex_program_batch(self, state: Any) -> np.ndarray:
-        """The leader's optimal actions [B, A] from a convex program."""
-
 
 class MechanismBase:
     """Defaults of the protocol's optional parts; a mechanism inherits them and overrides
-    what it offers (and sets the matching flag)."""
+    what it offers."""
 
     observed_fields: tuple[str, ...] = ()
-    can_pad = False
-    has_convex_program = False
+    pad = None
+    convex_program_batch = None
 
     def decode(self, state: Any, action: np.ndarray) -> np.ndarray:
         return np.asarray(action, dtype=float)
 
-    def pad(self, state: Any, n: int) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} states cannot be padded")
-
     def policy_bounds(self, state: Any) -> tuple[np.ndarray, np.ndarray]:
         return self.bounds(state)
-
-    def convex_program_batch(self, state: Any) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} offers no convex program")
 
 
 def affine_to_bounds(mechanism: Mechanism, state: Any, unit: np.ndarray) -> np.ndarray:

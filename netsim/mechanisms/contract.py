@@ -78,7 +78,6 @@ class Contract(MechanismBase):
     """Leader action: the menu's contributions q [B, K]."""
 
     name = "contract"
-    has_convex_program = True
     observed_fields = ("count",)
 
     def bounds(self, state: ContractState) -> tuple[np.ndarray, np.ndarray]:
