@@ -31,6 +31,7 @@ from netsim.network.interference import Interference
 from netsim.network.links import Link
 from netsim.network.mobility import build_mobility
 from netsim.network.radio import RadioPool
+from netsim.network.radio_links import RadioLinks, RateTrace
 from netsim.network.topology import CLOUD, build_network
 from netsim.preflight import check_fits
 from netsim.record.recorder import RunRecorder
@@ -41,7 +42,6 @@ from netsim.rng import stream
 from netsim.scenario.loader import LoadedScenario
 from netsim.workload.arrivals import build_arrivals, mean_rate_per_s
 from netsim.workload.profiles import load_profile, resolve_profile_path
-from netsim.workload.traces import read_trace, trace_path
 
 Progress = Callable[[float, float], None]  # (simulated time reached, horizon)
 
@@ -50,24 +50,6 @@ Progress = Callable[[float, float], None]  # (simulated time reached, horizon)
 class RunResult:
     out_dir: Path
     manifest: dict[str, Any]
-
-
-class RateTrace:
-    """Replayed uplink rates: `now[d]` is device d's latest rate at or before the current tick
-    (NaN for devices the trace does not list, which keep the channel model)."""
-
-    def __init__(self, base_dir: Path, path_text: str, n_devices: int):
-        raw = read_trace(trace_path(path_text, base_dir)).rows
-        rows = sorted((float(r["t_s"]), int(r["device"]), float(r["rate_bps"])) for r in raw)
-        self.rows = rows
-        self.next = 0
-        self.now = np.full(n_devices, np.nan)
-
-    def advance(self, t: float) -> None:
-        while self.next < len(self.rows) and self.rows[self.next][0] <= t:
-            _, device, rate = self.rows[self.next]
-            self.now[device] = rate
-            self.next += 1
 
 
 FORCED_STOP_S = 1.0  # a stop request not honoured at a tick boundary by then is forced
@@ -97,8 +79,6 @@ class Simulation:
         self._build_flow(scn, edge, overwrite)
 
         self._t_large_scale = 0.0
-        self._rate_trace = (RateTrace(self.base_dir, scn.channel.rate_trace, self.n_devices)
-                            if scn.channel.rate_trace else None)
         self._next_slow_s = 0.0
         self._stop_signal: str | None = None
         self.sampler = ServerLinkSampler(self.recorder, self.servers, bss.ids, self.uplink,
@@ -126,19 +106,12 @@ class Simulation:
     def _build_radio(self, scn, net) -> None:
         """Channel, interference, mobility and the first attachment."""
         dev, bss = net.devices, net.base_stations
-        self.channel = Channel(scn.channel, bss.xy, bss.height_m, bss.carrier_ghz, dev.height_m,
-                               self.seed)
-        self.interference = (Interference(bss.carrier_ghz, bss.bandwidth_hz,
-                                          bss.downlink_bandwidth_hz, bss.xy,
-                                          scn.channel.frequency_reuse)
-                             if scn.channel.interference == "co_channel" and self.n_bs > 1
-                             else None)
-        noise = self.channel.noise_mw_per_hz
-        # noise + interference densities: uplink per base station, downlink per device
-        self.up_noise_mw_per_hz = np.full(self.n_bs, noise)
-        self.down_noise_mw_per_hz = np.full(self.n_devices, noise)
-        self._t_interference = 0.0
-        self._down_busy_mark = np.zeros(self.n_bs)
+        channel = Channel(scn.channel, bss.xy, bss.height_m, bss.carrier_ghz, dev.height_m,
+                          self.seed)
+        interference = (Interference(bss.carrier_ghz, bss.bandwidth_hz,
+                                     bss.downlink_bandwidth_hz, bss.xy,
+                                     scn.channel.frequency_reuse)
+                        if scn.channel.interference == "co_channel" and self.n_bs > 1 else None)
         self.mobility = [build_mobility(g.mobility, idx, (scn.area.width_m, scn.area.height_m),
                                         stream(self.seed, f"mobility/{g.group}"),
                                         self.base_dir)
@@ -147,11 +120,14 @@ class Simulation:
         for model in self.mobility:  # trace replays set their starting positions
             model.step(self.xy, 0.0)
         self.odometer_m = np.zeros(self.n_devices)
-        self.access = RadioAccess(scn.channel, self.channel, bss.xy, bss.tx_power_dbm,
+        self.access = RadioAccess(scn.channel, channel, bss.xy, bss.tx_power_dbm,
                                   bss.antenna_gain_dbi, dev.tx_power_dbm, dev.antenna_gain_dbi,
-                                  keep_candidate_gains=self.interference is not None)
+                                  keep_candidate_gains=interference is not None)
         self.bs_of = self.access.bs_of  # the serving base stations, updated in place
         self.access.attach(self.xy, self.odometer_m, initial=True)
+        rate_trace = (RateTrace(self.base_dir, scn.channel.rate_trace, self.n_devices)
+                      if scn.channel.rate_trace else None)
+        self.links = RadioLinks(channel, self.access, interference, bss.bandwidth_hz, rate_trace)
 
     def _build_workload(self, scn, net) -> None:
         """Arrival processes and the devices' mutable state."""
@@ -176,7 +152,7 @@ class Simulation:
                                 constant_psd=False)
         self.downlink = RadioPool(self.n_devices, bss.downlink_bandwidth_hz, self.tick_s,
                                   max_se, constant_psd=True)
-        if self.interference is not None:
+        if self.links.interference is not None:
             self.uplink.track_airtime()
         wl = scn.workload
         routes = Routes(
@@ -220,59 +196,15 @@ class Simulation:
     def _tick(self, k: int, t0: float, t1: float) -> None:
         if t0 >= self._next_slow_s:
             self._slow_step(k, t0)
-        if self._rate_trace is not None:
-            self._rate_trace.advance(t0)
+        links = self.links
+        links.start_tick(t0)
         self.flow.after_uplink(self.uplink.advance(
-            t0, t1, lambda idx: self._uplink_link(idx, t0), self.bs_of))
+            t0, t1, lambda idx: links.uplink(idx, t0), self.bs_of))
         self.flow.admit(t1)
         self.flow.after_downlink(self.downlink.advance(
-            t0, t1, lambda idx: self._downlink_link(idx, t0), self.bs_of))
+            t0, t1, lambda idx: links.downlink(idx, t0), self.bs_of))
         self.flow.finish_local(k, t1)
         self._maybe_sample(k, t0)
-
-    def _update_interference(self, t: float) -> None:
-        """Interference densities for the next large-scale interval, from the airtimes and
-        loads of the one that ended (see network/interference.py)."""
-        span = t - self._t_interference
-        if self.interference is None or span <= 0.0:
-            return
-        noise = self.channel.noise_mw_per_hz
-        senders, airtime = self.uplink.take_airtime()
-        self.up_noise_mw_per_hz = noise + self.interference.uplink(
-            senders, airtime / span, self.bs_of[senders], self.access.candidates[senders],
-            self.access.up_rx_candidates_mw[senders])
-        busy = np.array(self.downlink.band_busy_s)
-        load = (busy - self._down_busy_mark) / span
-        self._down_busy_mark = busy
-        self.down_noise_mw_per_hz = noise + self.interference.downlink(
-            self.bs_of, self.access.candidates, self.access.down_rx_candidates_mw, load)
-        self._t_interference = t
-
-    def _uplink_link(self, idx: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """Received power (whole band, with fading) and noise + interference density of
-        devices `idx` at their base stations; replayed rates enter as received power."""
-        rx = self.access.up_rx_mw[idx] * self.channel.fading_power(idx, t)
-        noise = self.up_noise_mw_per_hz[self.bs_of[idx]]
-        if self._rate_trace is None:
-            return rx, noise
-        rate = self._rate_trace.now[idx]
-        band = self.network.base_stations.bandwidth_hz[self.bs_of[idx]]
-        replayed = ~np.isnan(rate)
-        return (np.where(replayed, self.channel.rx_for_rate_mw(rate, band), rx),
-                np.where(replayed, self.channel.noise_mw_per_hz, noise))
-
-    def _downlink_link(self, idx: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """The base station's whole power as received by devices `idx`, and their noise +
-        interference density."""
-        return (self.access.down_rx_mw[idx] * self.channel.fading_power(idx, t),
-                self.down_noise_mw_per_hz[idx])
-
-    def uplink_full_band_rate_bps(self) -> np.ndarray:
-        """Each device's uplink rate with its base station's whole band, without fading, at
-        the current noise and interference (what a market sees of the channel)."""
-        band = self.network.base_stations.bandwidth_hz[self.bs_of]
-        return self.channel.rate_bps(self.access.up_rx_mw, band,
-                                     self.up_noise_mw_per_hz[self.bs_of])
 
     def _slow_step(self, k: int, t0: float) -> None:
         """Once per large-scale interval (rounded up to whole ticks): move and re-attach the
@@ -281,7 +213,7 @@ class Simulation:
         point and its device's battery are read at the start of its interval."""
         if t0 > 0.0:
             self._update_large_scale(t0)
-            self._update_interference(t0)
+            self.links.update_interference(t0, self.uplink, self.downlink)
         interval = self.scenario.channel.large_scale_update_s
         k_next = max(k + 1, math.ceil((t0 + interval) / self.tick_s - 1e-9))
         self._next_slow_s = min(k_next * self.tick_s, self.horizon_s)
@@ -332,9 +264,7 @@ class Simulation:
         without changing any value a model reads."""
         self.flow.sync()  # batteries and energy up to date
         dev, bss = self.network.devices, self.network.base_stations
-        rx_mw = self.access.up_rx_mw * self.channel.fading_power(np.arange(self.n_devices), t)
-        full_band = bss.bandwidth_hz[self.bs_of]
-        sinr = rx_mw / (self.up_noise_mw_per_hz[self.bs_of] * full_band)
+        rx_mw, sinr = self.links.uplink_sinr(t)
         se = np.minimum(np.log2(1.0 + sinr), self.scenario.channel.max_spectral_efficiency)
         self.recorder.devices.add_batch(device_sample(
             t, self.n_devices, dev.group, self.network.group_names, self.xy, self.bs_of,
@@ -485,7 +415,7 @@ class EngineMarketView:
         return server.busy_core_s(self._sim.env.now), server.cores
 
     def uplink_full_band_rate_bps(self) -> np.ndarray:
-        return self._sim.uplink_full_band_rate_bps()
+        return self._sim.links.uplink_full_band_rate_bps()
 
     def uplink_queue_lengths(self) -> np.ndarray:
         return self._sim.uplink.queue_lengths()

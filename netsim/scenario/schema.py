@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from netsim.network.fading import FADING_MODELS
+from netsim.network.pathloss import PATH_LOSS_MODELS
 from netsim.solvers.registry import LEARNS_ONLINE, NEEDS_CHECKPOINT
 from netsim.solvers.registry import NAMES as SOLVER_NAMES
 
@@ -384,7 +386,7 @@ class DeviceGroupSpec(StrictModel):
 
 
 class ChannelSpec(StrictModel):
-    path_loss: Literal["umi_street_canyon", "uma"] = "umi_street_canyon"
+    path_loss: Literal[tuple(PATH_LOSS_MODELS)] = "umi_street_canyon"  # netsim/network/pathloss.py
     los: Literal["probabilistic", "los", "nlos"] = "probabilistic"
     shadowing_db: float | None = Field(
         default=None, ge=0.0, le=50.0,
@@ -395,7 +397,7 @@ class ChannelSpec(StrictModel):
         "38.901 Table 7.5-6 for the model and LOS state (UMi 10/13 m, UMa 37/50 m)")
     absorption_db_per_km: float = Field(
         default=0.0, ge=0.0, le=1.0e4, description="molecular absorption (sub-THz carriers)")
-    fading: Literal["none", "rayleigh", "rician"] = "rayleigh"
+    fading: Literal[tuple(FADING_MODELS)] = "rayleigh"  # netsim/network/fading.py
     rician_k_db: float = Field(default=9.0, ge=-50.0, le=50.0)
     coherence_s: float = Field(default=0.05, ge=1.0e-4, le=1.0e3)
     tick_s: float = Field(default=0.1, ge=MIN_TICK_S, le=10.0,
