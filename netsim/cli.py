@@ -9,7 +9,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from netsim.analysis.plots import plot_run
+from netsim.analysis.plots import default_window_s, plot_run
+from netsim.analysis.streaming import TaskStats
 from netsim.analysis.summary import summarise
 from netsim.engine import Simulation
 from netsim.preflight import PreflightError, check_fits, estimate
@@ -99,10 +100,12 @@ def run_command(scenario: str, seed: int | None, out_dir: str | None,
             sys.exit(1)
     manifest = result.manifest
     tables = load_run(out)
-    for line in summarise(tables).lines():
+    window_s = default_window_s(tables)
+    stats = TaskStats.of(tables, 0.0, window_s)  # one streamed pass for summary and plots
+    for line in summarise(tables, stats).lines():
         click.echo(line)
     if plots:
-        plot_run(tables, out / "plots")
+        plot_run(tables, out / "plots", window_s, stats)
     click.echo(f"outputs: {out} ({manifest['status']}, {manifest['sim_time_s']:g} s simulated "
                f"in {manifest['wall_s']:.1f} s)")
     if manifest["status"] == "interrupted":

@@ -11,30 +11,35 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.stats import t as stats_t
 
-from netsim.analysis.plots import _save, base_station, plot_run, plot_windowed
-from netsim.analysis.summary import market_summary, uplink_rates_bps
+from netsim.analysis.plots import base_station, default_window_s, plot_lines, plot_run, save
+from netsim.analysis.streaming import TaskStats, column_values, scan, windowed_means
+from netsim.analysis.summary import market_summary
 from netsim.record.load import RunTables, load_run
 
 
-def key_metrics(run: RunTables, warmup_s: float = 0.0) -> dict[str, float]:
-    """Metrics of a run, over tasks arriving after `warmup_s` and samples after it."""
-    tasks = run.tasks[run.tasks.t_arrival >= warmup_s]
+def key_metrics(run: RunTables, warmup_s: float = 0.0,
+                stats: TaskStats | None = None) -> dict[str, float]:
+    """Metrics of a run, over tasks arriving after `warmup_s` and samples after it (`stats`:
+    the tasks' aggregates with the same warm-up, if already gathered)."""
+    stats = stats or TaskStats.of(run, warmup_s)
     horizon = float(run.manifest.get("sim_time_s") or 0.0)
     span = max(horizon - warmup_s, 1e-9)
-    latency = tasks.latency_s.dropna()
-    status = tasks.status.astype(str)
-    servers = run.servers[(run.servers.t > warmup_s) & (run.servers.flops > 0)]
+    busy_sum, busy_n = 0.0, 0
+    for batch in scan(run, "servers", ["t", "flops", "busy_fraction"]):
+        rows = batch[(batch.t > warmup_s) & (batch.flops > 0)]
+        busy_sum += float(rows.busy_fraction.sum())
+        busy_n += len(rows)
     metrics = {
-        "tasks": float(len(tasks)),
-        "throughput_per_s": float(status.isin(["done", "deadline_missed"]).sum()) / span,
-        "missed_fraction": float(status.isin(["deadline_missed", "dropped"]).mean())
-        if len(tasks) else np.nan,
-        "mean_latency_s": float(latency.mean()) if len(latency) else np.nan,
-        "p95_latency_s": float(np.percentile(latency, 95)) if len(latency) else np.nan,
-        "mean_uplink_rate_bps": float(uplink_rates_bps(tasks).mean()),
-        "server_busy_fraction": float(servers.busy_fraction.mean()) if len(servers) else np.nan,
+        "tasks": float(stats.arrived),
+        "throughput_per_s": stats.count("done", "deadline_missed") / span,
+        "missed_fraction": stats.count("deadline_missed", "dropped") / stats.arrived
+        if stats.arrived else np.nan,
+        "mean_latency_s": stats.mean_latency_s,
+        "p95_latency_s": stats.latency_percentile(95.0),
+        "mean_uplink_rate_bps": stats.mean_uplink_rate_bps,
+        "server_busy_fraction": busy_sum / busy_n if busy_n else np.nan,
     }
     epochs = run.epochs[run.epochs.t >= warmup_s]
     if len(epochs):
@@ -52,12 +57,12 @@ def report(run_dir: Path, warmup_s: float = 0.0, window_s: float | None = None) 
     """Plots and summary.md for one run folder; returns the files written."""
     run = load_run(run_dir)
     out = Path(run_dir) / "report"
-    horizon = float(run.manifest.get("sim_time_s") or run.tasks.t_arrival.max() or 1.0)
-    window_s = window_s or max((horizon - warmup_s) / 60.0, 1.0)
-    trimmed = _trim(run, warmup_s)
-    paths = plot_run(trimmed, out, window_s)
-    paths += _extra_plots(trimmed, out, window_s)
-    metrics = key_metrics(run, warmup_s)
+    horizon = float(run.manifest.get("sim_time_s") or 0.0)
+    window_s = window_s or default_window_s(run, warmup_s)
+    stats = TaskStats.of(run, warmup_s, window_s)
+    paths = plot_run(run, out, window_s, stats, warmup_s)
+    paths += _extra_plots(run, stats, out, window_s, warmup_s)
+    metrics = key_metrics(run, warmup_s, stats)
     lines = [f"# Run report: {run.manifest['scenario']['name']} (seed {run.manifest['seed']})",
              "", f"Status: {run.manifest['status']}; {horizon:g} s simulated; warm-up "
              f"{warmup_s:g} s trimmed; windows of {window_s:g} s.", "",
@@ -69,49 +74,42 @@ def report(run_dir: Path, warmup_s: float = 0.0, window_s: float | None = None) 
     return [*paths, summary]
 
 
-def _trim(run: RunTables, warmup_s: float) -> RunTables:
-    tables = {name: (frame[frame[time] >= warmup_s] if len(frame) else frame)
-              for name, frame, time in ((n, f, "t_arrival" if n == "tasks" else "t")
-                                        for n, f in run.tables.items())}
-    return RunTables(run.path, run.manifest, tables)
-
-
-def _extra_plots(run: RunTables, out: Path, window_s: float) -> list[Path]:
+def _extra_plots(run: RunTables, stats: TaskStats, out: Path, window_s: float,
+                 warmup_s: float) -> list[Path]:
     paths = []
-    tasks = run.tasks.assign(window=(run.tasks.t_done // window_s) * window_s)
-    status = tasks.status.astype(str)
     fig, ax = plt.subplots(figsize=(7, 4))
-    finished = tasks[status.isin(["done", "deadline_missed"])].groupby("window").size()
-    missed = tasks[status.isin(["deadline_missed", "dropped"])].groupby("window").size()
+    finished = stats.per_window(stats.finished_by_window)
+    missed = stats.per_window(stats.missed_by_window)
     ax.plot(finished.index, finished / window_s, label="finished tasks / s")
     ax.plot(missed.index, missed / window_s, label="missed deadlines / s")
     ax.set(xlabel="simulated time (s)", ylabel="tasks per second",
            title=f"Throughput and missed deadlines ({window_s:g} s windows)")
     ax.legend()
     ax.grid(alpha=0.3)
-    paths.append(_save(fig, out / "throughput.png"))
+    paths.append(save(fig, out / "throughput.png"))
 
-    radio = run.links[run.links.kind == "radio_up"]
+    radio = windowed_means(run, "links", "link", "utilisation", window_s, warmup_s, "radio_up")
     if len(radio):
-        paths.append(plot_windowed(radio, "link", "utilisation", window_s,
-                                   out / "uplink_bandwidth_use.png", "uplink band in use (%)",
-                                   "Uplink bandwidth use per base station", 100.0, base_station))
-    used = run.servers[run.servers.groupby("server", observed=True).flops.transform("sum") > 0]
-    if len(used):
-        paths.append(plot_windowed(used, "server", "queue_len", window_s,
-                                   out / "server_queue.png", "tasks waiting",
-                                   "Server queue length"))
+        paths.append(plot_lines(radio, window_s, out / "uplink_bandwidth_use.png",
+                                "uplink band in use (%)", "Uplink bandwidth use per base station",
+                                100.0, base_station))
+    queue = windowed_means(run, "servers", "server", "queue_len", window_s, warmup_s,
+                           nonzero="flops")
+    if len(queue):
+        paths.append(plot_lines(queue, window_s, out / "server_queue.png", "tasks waiting",
+                                "Server queue length"))
 
-    if len(run.epochs):
+    epochs = run.epochs[run.epochs.t >= warmup_s]
+    if len(epochs):
         fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(7, 8.5), sharex=True)
-        for leader, rows in run.epochs.groupby("leader"):
+        for leader, rows in epochs.groupby("leader"):
             top.plot(rows.t, rows.action.map(lambda a: a[0]), marker="o", label=str(leader))
             middle.plot(rows.t, rows.leader_utility, marker="o", label=f"{leader}: solver")
             middle.plot(rows.t, rows.optimum_utility, ls="--", label=f"{leader}: optimum")
             bottom.plot(rows.t, rows.score, marker="o", label=str(leader))
         bottom.axhline(1.0, color="k", lw=0.8, ls="--")
         bottom.axhline(0.0, color="grey", lw=0.8, ls=":")
-        mechanism = run.epochs.mechanism.iloc[0]
+        mechanism = epochs.mechanism.iloc[0]
         top.set(ylabel="action (first component)", title=f"Market: {mechanism}")
         middle.set(ylabel="leader utility")
         bottom.set(xlabel="simulated time (s)",
@@ -119,29 +117,31 @@ def _extra_plots(run: RunTables, out: Path, window_s: float) -> list[Path]:
         for ax in (top, middle, bottom):
             ax.grid(alpha=0.3)
             ax.legend(fontsize="small")
-        paths.append(_save(fig, out / "market.png"))
+        paths.append(save(fig, out / "market.png"))
 
-        rows = run.devices[run.devices.market_utility.notna()]
+        layers = column_values(run, "devices", "split_layer", "market_utility", warmup_s)
         fig, ax = plt.subplots(figsize=(7, 4))
-        ax.hist(rows.split_layer, bins=np.arange(rows.split_layer.max() + 2) - 0.5)
+        ax.bar(np.arange(len(layers)), layers, width=1.0)
         ax.set(xlabel="layers run on the device", ylabel="device-epochs",
                title="Participation: split layers chosen at market epochs")
         ax.grid(alpha=0.3)
-        paths.append(_save(fig, out / "participation.png"))
+        paths.append(save(fig, out / "participation.png"))
     return paths
 
 
 def compare(run_dirs: list[Path], out: Path, warmup_s: float = 0.0) -> pd.DataFrame:
     """One table of key metrics: runs sharing a scenario but not a seed are grouped, with a
     95% confidence interval (Student t) over seeds; plus overlaid latency CDFs."""
-    rows = []
-    runs = [load_run(d) for d in run_dirs]
-    for run in runs:
+    rows, curves = [], []
+    for run in (load_run(d) for d in run_dirs):
+        stats = TaskStats.of(run, warmup_s)
         scenario = dict(run.manifest["scenario"])
         scenario.pop("seed", None)
         rows.append({"run": str(run.path), "group": _group_key(scenario),
                      "scenario": run.manifest["scenario"]["name"], "seed": run.manifest["seed"],
-                     **key_metrics(run, warmup_s)})
+                     **key_metrics(run, warmup_s, stats)})
+        curves.append((f"{run.manifest['scenario']['name']} seed {run.manifest['seed']}",
+                       *stats.latency_cdf()))
     per_run = pd.DataFrame(rows)
     metrics = [c for c in per_run.columns if c not in ("run", "group", "scenario", "seed")]
     summary = []
@@ -150,7 +150,7 @@ def compare(run_dirs: list[Path], out: Path, warmup_s: float = 0.0) -> pd.DataFr
         for metric in metrics:
             values = group[metric].dropna()
             mean = float(values.mean()) if len(values) else np.nan
-            half = (float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1)
+            half = (float(stats_t.ppf(0.975, len(values) - 1) * values.std(ddof=1)
                           / np.sqrt(len(values))) if len(values) > 1 else np.nan)
             entry[metric] = mean
             entry[f"{metric}_ci95"] = half
@@ -159,15 +159,13 @@ def compare(run_dirs: list[Path], out: Path, warmup_s: float = 0.0) -> pd.DataFr
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "compare.csv", index=False)
     fig, ax = plt.subplots(figsize=(7, 4))
-    for run in runs:
-        latency = np.sort(run.tasks[run.tasks.t_arrival >= warmup_s].latency_s.dropna())
+    for label, latency, fraction in curves:
         if len(latency):
-            ax.plot(latency * 1e3, np.arange(1, len(latency) + 1) / len(latency),
-                    label=f"{run.manifest['scenario']['name']} seed {run.manifest['seed']}")
+            ax.step(latency * 1e3, fraction, where="post", label=label)
     ax.set(xlabel="task latency (ms)", ylabel="fraction of tasks", title="Latency CDFs")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
-    _save(fig, out / "latency_cdf.png")
+    save(fig, out / "latency_cdf.png")
     return table
 
 
@@ -198,7 +196,7 @@ def sweep_report(sweep_dir: Path) -> list[Path]:
             groups = done.groupby(others) if others else [((), done)]
             for key, group in groups:
                 stats_ = group.groupby(param)[metric].agg(["mean", "std", "count"])
-                half = (stats.t.ppf(0.975, np.maximum(stats_["count"] - 1, 1)) * stats_["std"]
+                half = (stats_t.ppf(0.975, np.maximum(stats_["count"] - 1, 1)) * stats_["std"]
                         / np.sqrt(stats_["count"])).fillna(0.0)
                 x = [str(v) for v in stats_.index]
                 label = ", ".join(f"{o}={k}" for o, k in zip(others, np.atleast_1d(key)))
@@ -211,7 +209,7 @@ def sweep_report(sweep_dir: Path) -> list[Path]:
             axes[0].legend(fontsize="x-small")
         axes[0].set_title(f"Metrics against {param} (mean over seeds, 95% CI)")
         safe = "".join(c if c.isalnum() else "_" for c in param)
-        paths.append(_save(fig, out / f"sweep_{safe}.png"))
+        paths.append(save(fig, out / f"sweep_{safe}.png"))
     return paths
 
 

@@ -1,4 +1,4 @@
-"""Key figures of a run, computed from its tables alone."""
+"""Key figures of a run, computed from its tables alone (streamed: see streaming.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from netsim.analysis.streaming import TaskStats
 from netsim.mechanisms import metrics
 from netsim.record.load import RunTables
 
@@ -60,28 +61,19 @@ def _latency_line(which: str, seconds: float) -> str:
     return f"latency: {which} {seconds * 1e3:.1f} ms"
 
 
-def uplink_rates_bps(tasks: pd.DataFrame) -> pd.Series:
-    """Mean rate of every uplink transfer: bits sent over transmission time."""
-    sent = tasks[(tasks.bytes_up > 0) & tasks.t_uplink_done.notna()]
-    duration = sent.t_uplink_done - sent.t_uplink_start
-    return (8.0 * sent.bytes_up / duration)[duration > 0]
-
-
-def summarise(run: RunTables) -> RunSummary:
-    tasks = run.tasks
-    status = tasks.status.value_counts()
-    latency = tasks.latency_s.dropna()
-    rates = uplink_rates_bps(tasks)
+def summarise(run: RunTables, stats: TaskStats | None = None) -> RunSummary:
+    """The run's key figures, streaming its tables (`stats` if already gathered)."""
+    stats = stats or TaskStats.of(run)
     return RunSummary(
-        arrived=len(tasks),
-        done=int(status.get("done", 0)),
-        deadline_missed=int(status.get("deadline_missed", 0)),
-        dropped=int(status.get("dropped", 0)),
-        in_flight=int(status.get("in_flight", 0)),
-        battery_empty=int(status.get("battery_empty", 0)),
-        mean_latency_s=float(latency.mean()) if len(latency) else float("nan"),
-        p95_latency_s=float(np.percentile(latency, 95)) if len(latency) else float("nan"),
-        mean_uplink_rate_bps=float(rates.mean()) if len(rates) else float("nan"),
+        arrived=stats.arrived,
+        done=stats.count("done"),
+        deadline_missed=stats.count("deadline_missed"),
+        dropped=stats.count("dropped"),
+        in_flight=stats.count("in_flight"),
+        battery_empty=stats.count("battery_empty"),
+        mean_latency_s=stats.mean_latency_s,
+        p95_latency_s=stats.latency_percentile(95.0),
+        mean_uplink_rate_bps=stats.mean_uplink_rate_bps,
         handovers=int(run.manifest.get("counts", {}).get("handovers", 0)),
         market=market_summary(run.epochs) if len(run.epochs) else None,
     )

@@ -1,8 +1,7 @@
-"""Reading a run folder back: manifest and tables as pandas DataFrames."""
+"""Reading a run folder back: the manifest, and tables as pandas DataFrames on demand."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +13,37 @@ from netsim.record.run_folder import effective_status
 from netsim.record.tables import SCHEMAS, part_run_id
 
 
-@dataclass
 class RunTables:
-    """A run's manifest and its tables (`tasks`, `devices`, `links`, `servers`)."""
+    """A run's manifest and its tables (`tasks`, `devices`, `links`, `servers`, `epochs`).
 
-    path: Path
-    manifest: dict[str, Any]
-    tables: dict[str, pd.DataFrame]
+    A table is read into pandas only when first asked for by name (`run.tasks`); the
+    analysis streams the parts instead (`parts`, and netsim/analysis/streaming.py), so a
+    long run is summarised in bounded memory."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any]):
+        self.path = path
+        self.manifest = manifest
+        self._loaded: dict[str, pd.DataFrame] = {}
+
+    def parts(self, name: str) -> list[Path]:
+        """The complete Parquet parts of table `name`, in order."""
+        return table_parts(self.path, name, self.manifest.get("run_id"))
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table, read into pandas."""
+        return {name: self[name] for name in SCHEMAS}
 
     def __getitem__(self, name: str) -> pd.DataFrame:
-        return self.tables[name]
+        if name not in SCHEMAS:
+            raise KeyError(name)
+        if name not in self._loaded:
+            self._loaded[name] = read_table(self.path, name, self.manifest.get("run_id"))
+        return self._loaded[name]
 
     def __getattr__(self, name: str) -> pd.DataFrame:
-        tables = self.__dict__.get("tables", {})
-        if name in tables:
-            return tables[name]
+        if name in SCHEMAS:
+            return self[name]
         raise AttributeError(name)
 
 
@@ -70,6 +85,7 @@ def load_run(run_dir: str | Path) -> RunTables:
         raise FileNotFoundError(f"{folder} is not a netsim run: no manifest.json")
     manifest = read_manifest(folder)
     manifest["status"] = effective_status(manifest)
-    run_id = manifest.get("run_id")
-    return RunTables(folder, manifest,
-                     {name: read_table(folder, name, run_id) for name in SCHEMAS})
+    run = RunTables(folder, manifest)
+    for name in SCHEMAS:  # refuse a folder that mixes runs now, not at the first read
+        run.parts(name)
+    return run
