@@ -118,10 +118,11 @@ class TaskStats:
     def of(cls, run: RunTables, t_min: float = 0.0, window_s: float = 1.0) -> TaskStats:
         stats = cls(t_min, window_s, run=run)
         for batch in scan(run, "tasks", cls.COLUMNS):
-            stats._add(batch[batch.t_arrival >= t_min] if t_min > 0 else batch)
+            stats.add(batch[batch.t_arrival >= t_min] if t_min > 0 else batch)
         return stats
 
-    def _add(self, tasks: pd.DataFrame) -> None:
+    def add(self, tasks: pd.DataFrame) -> None:
+        """Count a batch of tasks in."""
         self.arrived += len(tasks)
         status = tasks.status.astype(str)
         for name, count in status.value_counts().items():
