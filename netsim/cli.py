@@ -175,6 +175,7 @@ def train_command(scenario: str, solver: str, epochs: int, seeds: int, out_dir: 
         sys.exit(2)
     with Progress(TextColumn(f"[bold]training {solver}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} epochs"), TimeElapsedColumn(),
+                  TextColumn("ETA"), TimeRemainingColumn(),
                   console=console) as bar:
         job = bar.add_task("train", total=epochs * seeds)
         curves = train(loaded, solver, epochs, seeds, Path(out_dir), n_states=states,

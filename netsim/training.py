@@ -29,6 +29,7 @@ from netsim.scenario.identity import problem_hash
 from netsim.scenario.loader import LoadedScenario
 from netsim.solvers.learning import Problem
 from netsim.solvers.registry import SOLVERS, TRAINABLE
+from netsim.solvers.threads import available_cores, use_torch_threads
 
 EVAL_SEED_OFFSET = 1_000_000
 Progress = Callable[[int, int], None]  # (done, total)
@@ -124,6 +125,7 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int, out
     states from `source` (see collect_states); write checkpoints and curves-SOLVER.parquet;
     return the curves (one row per epoch and seed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    use_torch_threads(available_cores())
     mechanism, states = collect_states(loaded, n_states, source=source)
     _, held_out = collect_states(loaded, max(64, n_states // 4), EVAL_SEED_OFFSET,
                                  followers_of(states), source)

@@ -13,6 +13,7 @@ from typing import Any
 
 from netsim.solvers.base import Solver, timed_solve
 from netsim.solvers.registry import NAMES, SOLVERS
+from netsim.solvers.threads import use_torch_threads
 
 
 def solver_class(name: str) -> type:
@@ -29,7 +30,8 @@ def build(name: str, seed: int = 0, checkpoint: str | Path | None = None,
     `params` overriding their saved configuration (e.g. mode, k); `fixed` plays
     `params["action"]`; `random` draws from `seed`."""
     cls = solver_class(name)
-    if SOLVERS[name].needs_checkpoint:
+    if SOLVERS[name].needs_checkpoint or SOLVERS[name].learns_online:
+        use_torch_threads(1)  # batch-1 decisions inside a market: see threads.py
         if checkpoint is None:
             raise ValueError(f"solver '{name}' needs a checkpoint (netsim train writes one)")
         return cls.load(checkpoint, **params)

@@ -1,7 +1,7 @@
 """Per-task columns written as tasks progress, in chunks of consecutive task ids.
 
-The task flow hands over values as it goes (`put`, `add`, `end`: cheap list appends, or
-arrays for whole batches); `sync` moves them into numpy columns in bulk, so the per-call cost
+The task flow hands over values as it goes (`put`, `add`, `end`: a list append of the
+arrays, tuples or lists it has); `sync` moves them into numpy columns in bulk, so the per-call cost
 of numpy is paid once per sync, not once per task or per tick. A chunk becomes one Parquet
 part of the `tasks` table as soon as every task in it has ended, so memory holds only chunks
 with tasks still in flight; at the end every remaining chunk is written, its unfinished tasks
@@ -24,8 +24,10 @@ INT_COLUMNS = {"device": np.int32, "split_layer": np.int16, "bs": np.int32, "ser
                "bytes_up": np.int64, "status": np.int8}
 
 
-def _as_list(values) -> list | tuple:
-    return values.tolist() if isinstance(values, np.ndarray) else values
+def _joined(pieces: list, dtype=None) -> np.ndarray:
+    """One array of buffered pieces (arrays as handed over, or the tuples and lists the hot
+    loops build): arrays are never turned into lists and back."""
+    return np.concatenate([np.asarray(p, dtype=dtype) for p in pieces])
 
 
 class TaskLog:
@@ -78,41 +80,37 @@ class TaskLog:
     def put(self, ids, **columns) -> None:
         """Set columns of tasks `ids` (lists or arrays of equal length, or one scalar for
         all); buffered until `sync`."""
-        ids = _as_list(ids)
         for name, values in columns.items():
             piece = self._puts.setdefault(name, ([], []))
-            piece[0].extend(ids)
-            if np.isscalar(values):
-                piece[1].extend([values] * len(ids))
-            else:
-                piece[1].extend(_as_list(values))
+            piece[0].append(ids)
+            piece[1].append(np.full(len(ids), values) if np.isscalar(values) else values)
 
     def add(self, ids, name: str, values) -> None:
         """Add `values` to column `name` of tasks `ids` (buffered until `sync`)."""
         piece = self._adds.setdefault(name, ([], []))
-        piece[0].extend(_as_list(ids))
-        piece[1].extend(_as_list(values))
+        piece[0].append(ids)
+        piece[1].append(values)
 
     def end(self, ids, t_done, status) -> None:
         """Tasks `ids` left the system at `t_done` with `status` (buffered until `sync`)."""
-        self._ends[0].extend(_as_list(ids))
-        self._ends[1].extend(_as_list(t_done))
-        self._ends[2].extend(_as_list(status))
+        self._ends[0].append(ids)
+        self._ends[1].append(t_done)
+        self._ends[2].append(status)
 
     def sync(self) -> None:
         """Move buffered values into the columns; write chunks whose tasks have all ended."""
         for name, (ids, values) in self._puts.items():
-            self._scatter(np.array(ids, dtype=np.int64), name, np.array(values), add=False)
+            self._scatter(_joined(ids, np.int64), name, _joined(values), add=False)
         for name, (ids, values) in self._adds.items():
-            self._scatter(np.array(ids, dtype=np.int64), name, np.array(values), add=True)
+            self._scatter(_joined(ids, np.int64), name, _joined(values), add=True)
         self._puts.clear()
         self._adds.clear()
         ids, t_done, status = self._ends
         if not ids:
             return
-        ids = np.array(ids, dtype=np.int64)
-        self._scatter(ids, "t_done", np.array(t_done), add=False)
-        self._scatter(ids, "status", np.array(status), add=False)
+        ids = _joined(ids, np.int64)
+        self._scatter(ids, "t_done", _joined(t_done), add=False)
+        self._scatter(ids, "status", _joined(status), add=False)
         self._ends = ([], [], [])
         counts = np.bincount(ids // self.chunk_rows)
         for index in np.flatnonzero(counts).tolist():
