@@ -30,6 +30,7 @@ from netsim.network.channel import Channel
 from netsim.network.interference import Interference
 from netsim.network.links import Link
 from netsim.network.mobility import build_mobility
+from netsim.network.movement import HELPER_MIN_DEVICES, Movement, helper_possible
 from netsim.network.radio import RadioPool
 from netsim.network.radio_links import RadioLinks, RateTrace
 from netsim.network.topology import CLOUD, build_network
@@ -59,12 +60,14 @@ class Simulation:
     """One run of one scenario with one seed."""
 
     def __init__(self, loaded: LoadedScenario, out_dir: str | Path, seed: int | None = None,
-                 progress: Progress | None = None, overwrite: bool = False):
+                 progress: Progress | None = None, overwrite: bool = False,
+                 second_core: bool = True):
         self.scenario = scn = loaded.scenario
         self.base_dir = loaded.base_dir
         self.seed = scn.seed if seed is None else seed
         self.out_dir = Path(out_dir)
         self.progress = progress
+        self.second_core = second_core  # may a helper process move the devices (movement.py)
         self.env = simpy.Environment()
         self.network = net = build_network(scn, self.seed)
         self.profile = load_profile(resolve_profile_path(scn.workload.model, loaded.base_dir))
@@ -78,7 +81,6 @@ class Simulation:
         self._build_workload(scn, net)
         self._build_flow(scn, edge, overwrite)
 
-        self._t_large_scale = 0.0
         self._next_slow_s = 0.0
         self._stop_signal: str | None = None
         self.sampler = ServerLinkSampler(self.recorder, self.servers, bss.ids, self.uplink,
@@ -125,6 +127,9 @@ class Simulation:
                                   keep_candidate_gains=interference is not None)
         self.bs_of = self.access.bs_of  # the serving base stations, updated in place
         self.access.attach(self.xy, self.odometer_m, initial=True)
+        self.movement = Movement(self.mobility, self.access, self.xy, self.odometer_m,
+                                 use_helper=self.second_core
+                                 and self.n_devices >= HELPER_MIN_DEVICES and helper_possible())
         rate_trace = (RateTrace(self.base_dir, scn.channel.rate_trace, self.n_devices)
                       if scn.channel.rate_trace else None)
         self.links = RadioLinks(channel, self.access, interference, bss.bandwidth_hz, rate_trace)
@@ -217,6 +222,8 @@ class Simulation:
         interval = self.scenario.channel.large_scale_update_s
         k_next = max(k + 1, math.ceil((t0 + interval) / self.tick_s - 1e-9))
         self._next_slow_s = min(k_next * self.tick_s, self.horizon_s)
+        if self._next_slow_s < self.horizon_s:
+            self.movement.prepare(self._next_slow_s)
         self.recorder.flush_full_tables()
         times, devs = self._draw_arrivals(t0, self._next_slow_s)
         if len(times):
@@ -231,13 +238,8 @@ class Simulation:
 
     def _update_large_scale(self, t: float) -> None:
         """Move devices, then re-measure and re-attach them."""
-        before = self.xy.copy()
-        for model in self.mobility:
-            model.step(self.xy, t - self._t_large_scale)
-        self._t_large_scale = t
+        self.movement.update(t)
         self._collect_garbage_now_and_then()
-        self.odometer_m += np.hypot(*(self.xy - before).T)
-        self.access.attach(self.xy, self.odometer_m)
         self.flow.sync()
 
     def _collect_garbage_now_and_then(self) -> None:
@@ -338,6 +340,7 @@ class Simulation:
             status, error = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            self.movement.close()
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
             if self._force_stop is not None:
@@ -354,13 +357,15 @@ class Simulation:
 
 def run(loaded: LoadedScenario, out_dir: str | Path, seed: int | None = None,
         progress: Progress | None = None, ignore_estimate: bool = False,
-        overwrite: bool = False) -> RunResult:
+        overwrite: bool = False, second_core: bool = True) -> RunResult:
     """Run a scenario once and write its outputs to `out_dir`. Refuses (PreflightError) a
     run that would not fit this machine's memory, unless `ignore_estimate`, and
-    (OutputFolderError) a folder holding another run, unless `overwrite`."""
+    (OutputFolderError) a folder holding another run, unless `overwrite`. `second_core`:
+    a large network may move its devices in a helper process (sweeps running one run per
+    core say False)."""
     if not ignore_estimate:
         check_fits(loaded.scenario, loaded.base_dir)
-    return Simulation(loaded, out_dir, seed, progress, overwrite).run()
+    return Simulation(loaded, out_dir, seed, progress, overwrite, second_core).run()
 
 
 class EngineMarketView:

@@ -158,7 +158,8 @@ def execute(scenario: str, spec: RunSpec, out_dir: str) -> dict[str, Any]:
         try:
             loaded = load_scenario(scenario, spec.overrides)
             # the run folder is the sweep's own: a retry or a rerun replaces what is there
-            result = run(loaded, run_dir, seed=spec.seed, overwrite=True)
+            # one run per core already: no helper process on top (network/movement.py)
+            result = run(loaded, run_dir, seed=spec.seed, overwrite=True, second_core=False)
             row.update(status=result.manifest["status"], attempts=attempt, error=None,
                        **run_metrics(run_dir))
             break

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -125,27 +127,38 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int, out
     states from `source` (see collect_states); write checkpoints and curves-SOLVER.parquet;
     return the curves (one row per epoch and seed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    use_torch_threads(available_cores())
     mechanism, states = collect_states(loaded, n_states, source=source)
     _, held_out = collect_states(loaded, max(64, n_states // 4), EVAL_SEED_OFFSET,
                                  followers_of(states), source)
-    rows: list[dict] = []
+    # seeds train side by side on threads, the cores shared out among them (torch releases
+    # the GIL inside its kernels; with fewer threads than seeds, the last seeds would run
+    # alone on a share of the machine); every seed draws from its own generators, so the
+    # results do not depend on how the threads interleave
+    workers = max(1, seeds)
+    use_torch_threads(max(1, available_cores() // workers))
+    done, lock = [0], threading.Lock()
     total = epochs * seeds
-    for seed in range(seeds):
+
+    def tick() -> None:
+        with lock:
+            done[0] += 1
+            if progress is not None:
+                progress(done[0], total)
+
+    def one_seed(seed: int) -> tuple[list[dict], Any]:
+        rows: list[dict] = []
         problem = problem_for(loaded, mechanism, states, seed)
         solver = make_solver(solver_name, seed, device, reward)
         start = time.perf_counter()
 
-        def record(step: int, evaluations: int, metrics: dict, seed=seed, problem=problem,
-                   start=start) -> None:
+        def record(step: int, evaluations: int, metrics: dict) -> None:
             rows.append({"epoch": step, "seed": seed, "evaluations": evaluations,
                          "leader_utility": metrics["utility"],
                          "optimum_utility": float(problem.optimum.mean()),
                          "ratio": metrics.get("ratio",
                                               metrics["utility"] / float(problem.optimum.mean())),
                          "wall_s": time.perf_counter() - start})
-            if progress is not None:
-                progress(seed * epochs + step + 1, total)
+            tick()
 
         if solver_name == "random":
             _random_curve(solver, problem, epochs, batch, seed, record)
@@ -155,9 +168,14 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int, out
                         {"scenario_hash": problem_hash(loaded.scenario),
                          "mechanism": mechanism.name,
                          "scenario": loaded.scenario.name})
+        return rows, solver
+
+    with ThreadPoolExecutor(workers) as pool:
+        finished = list(pool.map(one_seed, range(seeds)))
+    for seed, (_, solver) in enumerate(finished):  # in seed order: one writer of the file
         _write_evaluation(out_dir, solver_name, seed, solver,
                           problem_for(loaded, mechanism, held_out, seed + 7))
-    curves = pd.DataFrame(rows)
+    curves = pd.DataFrame([row for rows, _ in finished for row in rows])
     curves.to_parquet(out_dir / f"curves-{solver_name}.parquet", index=False)
     _write_baselines(out_dir, mechanism, states, held_out)
     return curves

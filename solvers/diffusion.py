@@ -110,8 +110,12 @@ class Denoiser(nn.Module):
         self.time = TimeEmbedding(time_dim)
         self.net = mlp(action + time_dim + features, action, hidden)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([x, self.time(t), s], dim=1))
+    def forward(self, x: torch.Tensor, t: torch.Tensor, s: torch.Tensor,
+                time_embedding: torch.Tensor | None = None) -> torch.Tensor:
+        """`time_embedding`: self.time(t) if the caller has it already (the chain computes
+        one row per step, not one per sample and step)."""
+        embedded = self.time(t) if time_embedding is None else time_embedding
+        return self.net(torch.cat([x, embedded, s], dim=1))
 
 
 class _InwardClamp(torch.autograd.Function):
@@ -166,25 +170,28 @@ class VPDiffusion(nn.Module):
         return self.post_c1[t][:, None] * x0 + self.post_c2[t][:, None] * xt
 
     def sample(self, s: torch.Tensor, generator: torch.Generator | None = None,
-               noise_scale: float = 1.0) -> torch.Tensor:
+               noise_scale: float = 1.0, quiet: torch.Tensor | None = None) -> torch.Tensor:
         """Reverse chain from noise; differentiable with respect to the denoiser.
-        `noise_scale` 0 follows the chain's most likely path (the `policy` decision)."""
+        `noise_scale` 0 follows the chain's most likely path (the `policy` decision), and so
+        do the rows where `quiet` (a boolean column) is set."""
         n = s.shape[0]
         noisy = noise_scale > 0.0
         if noisy and generator is None:
             raise ValueError("sampling with noise needs the solver's own torch.Generator")
-        x = (noise_scale * torch.randn(n, self.action, generator=generator, device=s.device)
+        scale = (noise_scale if quiet is None
+                 else noise_scale * (~quiet).to(torch.float32).reshape(n, 1))
+        x = (scale * torch.randn(n, self.action, generator=generator, device=s.device)
              if noisy else torch.zeros(n, self.action, device=s.device))
+        # every sample is at the same step: embed the steps once, one row each
+        embedded = self.denoiser.time(torch.arange(self.steps, device=s.device))
         for step in reversed(range(self.steps)):
-            t = torch.full((n,), step, dtype=torch.long, device=s.device)
-            eps = self.denoiser(x, t, s)
-            x0 = clamp_unit(self.sqrt_recip_cum[t][:, None] * x
-                            - self.sqrt_recipm1_cum[t][:, None] * eps)
-            x = self.posterior_mean(x0, x, t)
+            eps = self.denoiser(x, None, s, embedded[step].expand(n, -1))
+            x0 = clamp_unit(self.sqrt_recip_cum[step] * x - self.sqrt_recipm1_cum[step] * eps)
+            x = self.post_c1[step] * x0 + self.post_c2[step] * x
             if step > 0 and noisy:
                 noise = torch.randn(x.shape, generator=generator, device=s.device)
-                std = self.post_var[t][:, None].clamp(min=1e-20).sqrt()
-                x = x + noise_scale * std * noise
+                std = self.post_var[step].clamp(min=1e-20).sqrt()
+                x = x + scale * std * noise
         return clamp_unit(x)
 
     def denoising_loss(self, x0: torch.Tensor, s: torch.Tensor,
@@ -360,28 +367,29 @@ class DiffusionSolver:
     def unit_actions(self, mechanism: Mechanism, observed: Any) -> np.ndarray:
         """Policy actions in [-1, 1]^A: the chain's zero-noise path (the same every call)."""
         s = self.scaler(mechanism, observed, self.device)
-        with torch.no_grad():
+        with torch.inference_mode():
             return self.ema.sample(s, noise_scale=0.0).cpu().numpy()
 
     def solve(self, mechanism: Mechanism, state: Any) -> np.ndarray:
         if self.ema is None:
             raise RuntimeError("the diffusion solver is not trained: fit it or load a "
                                "checkpoint first")
-        policy = self.unit_actions(mechanism, state)
         if self.config.mode == "policy":
-            return to_action(mechanism, state, policy)
-        return self.generate_and_select(mechanism, state, policy)
+            return to_action(mechanism, state, self.unit_actions(mechanism, state))
+        return self.generate_and_select(mechanism, state)
 
-    def generate_and_select(self, mechanism: Mechanism, state: Any,
-                            policy: np.ndarray) -> np.ndarray:
-        """k candidates per state (the policy's first), scored on the observed state."""
+    def generate_and_select(self, mechanism: Mechanism, state: Any) -> np.ndarray:
+        """k candidates per state, scored on the observed state: the policy's (the chain's
+        noise-free path) first, sampled in the same batch as the others."""
         cfg, k = self.config, self.config.k
         many = repeat(state, k)
         s = self.scaler(mechanism, many, self.device)
         gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
-        with torch.no_grad():
-            unit = self.ema.sample(s, gen).cpu().numpy().reshape(state.n_states, k, -1)
-        unit[:, 0] = policy
+        quiet = torch.zeros(state.n_states, k, dtype=torch.bool, device=self.device)
+        quiet[:, 0] = True
+        with torch.inference_mode():
+            unit = self.ema.sample(s, gen, quiet=quiet.reshape(-1)).cpu().numpy()
+        unit = unit.reshape(state.n_states, k, -1)
         rng = np.random.default_rng(cfg.seed + 2)
         perturb = rng.normal(0.0, cfg.perturb_std, unit.shape)
         perturb[:, : (k + 1) // 2] = 0.0  # the first half (policy included) as sampled

@@ -10,6 +10,7 @@ candidates are scored with the state the leader observes.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -28,6 +29,7 @@ from netsim.mechanisms.base import (
 from netsim.solvers import checkpoint
 
 REWARDS = ("utility", "gap", "improved")
+_INIT_LOCK = threading.RLock()
 MAX_CHECKPOINT_DIM = 100_000  # actions or features a checkpoint may declare
 MAX_CHECKPOINT_WIDTH = 8192  # hidden units a checkpoint may declare
 
@@ -145,8 +147,9 @@ class FeatureScaler:
 def seeded_init(seed: int) -> Iterator[None]:
     """Initialise networks from `seed` without touching torch's global generator: the
     global state is forked inside and restored after, so building a solver never changes
-    what any other code draws (and nothing else changes its weights)."""
-    with torch.random.fork_rng(devices=[]):
+    what any other code draws (and nothing else changes its weights). One solver at a time:
+    seeds training side by side on threads would otherwise interleave on the global state."""
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
 

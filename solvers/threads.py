@@ -5,14 +5,10 @@ simulation per core), every core this process may use for training."""
 from __future__ import annotations
 
 import contextlib
-import os
 
+from netsim.cores import available_cores
 
-def available_cores() -> int:
-    """The cores this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+__all__ = ["available_cores", "use_torch_threads"]
 
 
 def use_torch_threads(n: int) -> None:

@@ -8,7 +8,7 @@ do the gains to every measured base station (the interference model's input)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,10 @@ if TYPE_CHECKING:  # for type hints only: no runtime dependency
 
 def db_to_linear(db: np.ndarray | float) -> np.ndarray:
     return np.power(10.0, np.asarray(db, dtype=float) / 10.0)
+
+
+PUBLISHED = ("bs_of", "handovers", "up_rx_mw", "down_rx_mw", "candidates",
+             "up_rx_candidates_mw", "down_rx_candidates_mw")
 
 
 class RadioAccess:
@@ -51,6 +55,18 @@ class RadioAccess:
         self.candidates = np.zeros((n, self.k), dtype=np.int64)
         self.up_rx_candidates_mw = np.zeros((n, self.k))
         self.down_rx_candidates_mw = np.zeros((n, self.k))
+
+    def published(self) -> dict[str, Any]:
+        """What the rest of the engine reads of the attachment (for a helper process)."""
+        return {name: getattr(self, name) for name in PUBLISHED}
+
+    def adopt(self, published: dict[str, Any]) -> None:
+        """Take an attachment computed elsewhere (by a copy of this object one update
+        ahead); `bs_of` changes in place, as the task flow shares it."""
+        self.bs_of[:] = published["bs_of"]
+        for name in PUBLISHED:
+            if name != "bs_of":
+                setattr(self, name, published[name])
 
     def attach(self, xy: np.ndarray, odometer_m: np.ndarray, initial: bool = False) -> None:
         """Measure, filter and hand over (the first time: attach to the best)."""
