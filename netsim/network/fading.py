@@ -44,15 +44,19 @@ class SumOfSinusoids:
         # number: a look is two gathers, one complex exponential and one weighted sum
         self._omega = 2.0 * math.pi * doppler_hz * np.cos(angles)
         self._gain = amplitude * np.exp(1j * phase)
+        self._los, self._scatter = 0.0, 1.0  # no line-of-sight part (see RicianFading)
+        from netsim.network.fading_kernel import fading_power  # loads numba: only when used
+
+        self._power = fading_power
 
     def gain(self, index: np.ndarray, t: float) -> np.ndarray:
         """Complex gains of devices `index` at time t."""
         return np.einsum("ij,ij->i", self._gain[index], np.exp((1j * t) * self._omega[index]))
 
     def power(self, index: np.ndarray, t: float) -> np.ndarray:
-        """|h|^2 of devices `index` at time t."""
-        h = self.gain(index, t)
-        return h.real * h.real + h.imag * h.imag
+        """|h|^2 of devices `index` at time t (with the line-of-sight part, if any)."""
+        return self._power(self._gain, self._omega, np.asarray(index, dtype=np.int64), t,
+                           self._los, self._scatter)
 
 
 class NoFading:
@@ -87,10 +91,6 @@ class RicianFading(RayleighFading):
         k = 10.0 ** (rician_k_db / 10.0)
         self._los = math.sqrt(k / (k + 1.0))
         self._scatter = math.sqrt(1.0 / (k + 1.0))
-
-    def power(self, index: np.ndarray, t: float) -> np.ndarray:
-        h = self._los + self._scatter * self.gain(index, t)
-        return h.real * h.real + h.imag * h.imag
 
 
 # one model per scenario `channel.fading` name (a test checks the schema names the same)
