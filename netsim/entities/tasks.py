@@ -158,23 +158,30 @@ class TaskFlow:
                 a[alive] for a in (ids, times, devs, split, f_dev, scale, up_bytes))
         f_srv = self.total_flops * scale - f_dev
         compute_s = f_dev / state.compute_flops[devs]
-        free_at, local_only = state.compute_free_at, self._local_only
-        n_layers, deadline_s, tick = self.n_layers, self.deadline_s, self.tick_s
-        enqueue = self.uplink.enqueue
+        free_at = state.compute_free_at
+        deadline_s = self.deadline_s
         local_done = []
-        for i, t, d, s, fs, ub, cs in zip(ids.tolist(), times.tolist(), devs.tolist(),
-                                          split.tolist(), f_srv.tolist(), up_bytes.tolist(),
-                                          compute_s.tolist()):
-            start = t if t > free_at[d] else free_at[d]
+        tasks = []
+        for i, t, d, fs, ub, cs in zip(ids.tolist(), times.tolist(), devs.tolist(),
+                                       f_srv.tolist(), up_bytes.tolist(), compute_s.tolist()):
+            start = t if t > free_at[d] else free_at[d]  # each device computes in FIFO order
             done = start + cs
             free_at[d] = done
             local_done.append(done)
-            task = Task(i, d, t + deadline_s, fs, ub)
-            if s == n_layers:
-                local_only.setdefault(int(done // tick), []).append((done, task))
-            else:
-                enqueue(d, done, 8.0 * ub, task)
+            tasks.append(Task(i, d, t + deadline_s, fs, ub))
         self.log.put(ids, t_local_done=local_done)
+        local = split == self.n_layers
+        done_at = np.array(local_done)
+        if local.any():
+            for where in np.flatnonzero(local).tolist():
+                done = local_done[where]
+                self._local_only.setdefault(int(done // self.tick_s), []).append(
+                    (done, tasks[where]))
+            sending = np.flatnonzero(~local)
+            self.uplink.enqueue_many(devs[sending], done_at[sending],
+                                     8.0 * up_bytes[sending], [tasks[i] for i in sending])
+        else:
+            self.uplink.enqueue_many(devs, done_at, 8.0 * up_bytes, tasks)
 
     def finish_local(self, k: int, t1: float) -> None:
         """Complete the fully local tasks whose device compute ends in tick k."""

@@ -92,6 +92,22 @@ class RadioPool:
         self._new_bits.append(bits)
         self._new_slot.append(slot)
 
+    def enqueue_many(self, devices: np.ndarray, ready_s: np.ndarray, bits: np.ndarray,
+                     payloads: list) -> None:
+        """`enqueue` for a batch of transfers, in their order (the same slots as one call
+        each)."""
+        free, stored = self._free, self._payloads
+        reused = [free.pop() for _ in range(min(len(free), len(payloads)))]
+        for slot, payload in zip(reused, payloads):
+            stored[slot] = payload
+        first_new = len(stored)
+        stored.extend(payloads[len(reused):])
+        self._new_device.extend(devices.tolist())
+        self._new_ready.extend(ready_s.tolist())
+        self._new_bits.extend(bits.tolist())
+        self._new_slot.extend(reused)
+        self._new_slot.extend(range(first_new, len(stored)))
+
     def _link_new(self, t1: float) -> np.ndarray:
         """Link the transfers queued since the last tick; return the devices sending in the
         tick that ends at t1."""

@@ -80,10 +80,12 @@ class TaskLog:
     def put(self, ids, **columns) -> None:
         """Set columns of tasks `ids` (lists or arrays of equal length, or one scalar for
         all); buffered until `sync`."""
+        ids = np.asarray(ids, dtype=np.int64)  # once, however many columns follow
         for name, values in columns.items():
             piece = self._puts.setdefault(name, ([], []))
             piece[0].append(ids)
-            piece[1].append(np.full(len(ids), values) if np.isscalar(values) else values)
+            piece[1].append(np.full(len(ids), values) if np.isscalar(values)
+                            else np.asarray(values))
 
     def add(self, ids, name: str, values) -> None:
         """Add `values` to column `name` of tasks `ids` (buffered until `sync`)."""
