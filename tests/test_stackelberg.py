@@ -93,3 +93,23 @@ def test_leader_utility_formula_and_price_moves_layers_to_devices():
     layers = high.decisions["split_layer"][0]
     expected = 200.0 - (2.5 * layers + 3.0 * (12 - layers)).sum()
     assert high.leader_utility[0] == pytest.approx(expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6))
+def test_utility_of_many_prices_equals_one_state_at_a_time(seed):
+    """The sorted-threshold count gives the same utilities as each price's best responses
+    (it replaces them for the market's random baseline), thresholds and bounds included."""
+    rng = np.random.default_rng(seed)
+    state = reference_instance(rng, n_states=3, n=7)
+    prices = rng.uniform(-0.5, 3.5, (3, 20, 1))
+    prices[:, :6, 0] = state.thresholds()[:, :6, rng.integers(0, 12)]  # ties at a threshold
+    prices[:, 6, 0] = state.p_max
+    fast = MECH.utility_of_actions(state, prices)
+    for b in range(3):
+        for k in range(20):
+            one = StackelbergState.create(state.alpha[b:b + 1], state.c_max[b:b + 1], 2.0, 2.0,
+                                          3.0, 200.0, 0.01, 3.0, 12)
+            price = np.clip(prices[b, k, 0], 0.01, 3.0)
+            layers = (one.thresholds()[0] <= price).sum()
+            assert fast[b, k] == 200.0 - 3.0 * 7 * 12 + (3.0 - price) * layers

@@ -56,6 +56,10 @@ class Mechanism(Protocol):
     pad: Callable[[Any, int], Any] | None
     # state -> the leader's optimal actions [B, A] from a convex program; None if none
     convex_program_batch: Callable[[Any], np.ndarray] | None
+    # (state, actions [B, K, A]) -> the leader's utility [B, K] of K actions on each state,
+    # equal to `utility` on the states repeated K times but without repeating them; None
+    # if the mechanism has no faster way
+    utility_of_actions: Callable[[Any, np.ndarray], np.ndarray] | None
 
     def policy_bounds(self, state: Any) -> tuple[np.ndarray, np.ndarray]:
         """Bounds of the space learning solvers act in ([B, A'] each), which `decode` maps
@@ -69,6 +73,7 @@ class MechanismBase:
     observed_fields: tuple[str, ...] = ()
     pad = None
     convex_program_batch = None
+    utility_of_actions = None
 
     def decode(self, state: Any, action: np.ndarray) -> np.ndarray:
         return np.asarray(action, dtype=float)

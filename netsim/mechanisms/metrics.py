@@ -37,6 +37,8 @@ def random_utility(mechanism: Mechanism, state: Any) -> np.ndarray:
     n_states, dims = low.shape
     unit = _latin_hypercube(BASELINE_ACTIONS, dims)
     actions = low[:, None, :] + (high - low)[:, None, :] * unit[None, :, :]
+    if mechanism.utility_of_actions is not None:
+        return mechanism.utility_of_actions(state, actions).mean(axis=1)
     utility = mechanism.utility(repeat(state, BASELINE_ACTIONS),
                                 actions.reshape(n_states * BASELINE_ACTIONS, dims))
     return utility.reshape(n_states, BASELINE_ACTIONS).mean(axis=1)

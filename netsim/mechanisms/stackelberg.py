@@ -114,6 +114,17 @@ class Stackelberg(MechanismBase):
         price = np.where(use_threshold, tau[rows, best], state.p_min)
         return price[:, None], np.maximum(values[rows, best], at_min)
 
+    def utility_of_actions(self, state: StackelbergState, actions: np.ndarray) -> np.ndarray:
+        """Leader utility [B, K] of K prices per state: the layers taken at a price are the
+        thresholds at or below it, counted in the sorted thresholds (the same integers as
+        the best responses' sum, so the same utilities as `utility`, far faster)."""
+        price = np.clip(np.asarray(actions, dtype=float)[..., 0], state.p_min[:, None],
+                        state.p_max[:, None])
+        tau = np.sort(state.thresholds().reshape(state.n_states, -1), axis=1)
+        total = np.stack([np.searchsorted(tau[b], price[b], side="right")
+                          for b in range(state.n_states)])
+        return self._leader_grid(state, price, total)
+
     def _leader_grid(self, state: StackelbergState, price: np.ndarray,
                      total_layers: np.ndarray) -> np.ndarray:
         n_devices = state.alpha.shape[1]
