@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from netsim.record.manifest import package_versions, write_manifest
+from netsim.record.part_writer import PartWriter
 from netsim.record.run_folder import (
     FLUSH_WALL_S,
     HEARTBEAT_S,
@@ -33,9 +34,10 @@ class RunRecorder:
         self.manifest: dict[str, Any] = {}
         self._lock: FolderLock | None = None
         self._last_beat = self._last_flush = time.monotonic()
+        self.parts = PartWriter()
         for name, schema in SCHEMAS.items():
             setattr(self, name, TableWriter(self.out_dir / name, schema, row_group_rows,
-                                            run_id=self.run_id))
+                                            run_id=self.run_id, background=self.parts))
 
     def start(self) -> None:
         """Claim the folder (refused if it holds another run, unless overwrite; locked for
@@ -86,6 +88,7 @@ class RunRecorder:
             writer: TableWriter = getattr(self, name)
             writer.flush()
             rows[name] = writer.rows_written
+        self.parts.drain()  # every part on disk before the manifest says so
         self.manifest.update(status=status, counts=counts, rows=rows, sim_time_s=sim_time_s,
                              wall_s=wall_s, finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         if error is not None:

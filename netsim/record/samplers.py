@@ -70,21 +70,23 @@ def device_sample(t: float, n: int, group: np.ndarray, group_names: list[str], x
                   spectral_efficiency: np.ndarray, uplink: RadioPool,
                   state, market: dict[str, np.ndarray] | None = None) -> pa.Table:
     """One row per device at time t, as a table of the `devices` schema; `market` fills the
-    market columns (null elsewhere)."""
+    market columns (null elsewhere). Arrays the engine changes in place are copied: pyarrow
+    wraps a contiguous numpy array without copying, and the row would otherwise show the
+    values of whenever the part is written."""
     market = market or {}
     with np.errstate(divide="ignore"):
         rx_dbm = 10.0 * np.log10(rx_mw)
         sinr_db = 10.0 * np.log10(sinr)
     columns = [
         pa.array(np.full(n, t)), pa.array(np.arange(n, dtype=np.int32)),
-        categories(group, group_names), pa.array(xy[:, 0]), pa.array(xy[:, 1]),
+        categories(group, group_names), pa.array(xy[:, 0].copy()), pa.array(xy[:, 1].copy()),
         categories(bs_of, bs_ids), pa.array(rx_dbm), pa.array(sinr_db),
         pa.array(spectral_efficiency),
         pa.array(np.where(uplink.busy, np.asarray(uplink.rate_bps), 0.0)),
-        pa.array(state.split_layer.astype(np.int16)), pa.array(state.battery_j),
-        pa.array(state.energy_used_j), pa.array(state.local_flops),
+        pa.array(state.split_layer.astype(np.int16)), pa.array(state.battery_j.copy()),
+        pa.array(state.energy_used_j.copy()), pa.array(state.local_flops.copy()),
         pa.array(np.array(uplink.queue_lengths(), dtype=np.int32)),
-        *(pa.array(market[name]) if name in market else pa.nulls(n, pa.float64())
+        *(pa.array(np.array(market[name])) if name in market else pa.nulls(n, pa.float64())
           for name in MARKET_DEVICE_COLUMNS),
     ]
     return pa.Table.from_arrays(columns, schema=DEVICES)

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from netsim.record.part_writer import PartWriter, write_part
 
 # codes 0..4; battery_empty: refused at arrival by a device whose battery is empty
 TASK_STATUSES = ("done", "deadline_missed", "dropped", "in_flight", "battery_empty")
@@ -89,18 +90,19 @@ def part_run_id(name: str) -> str:
 
 class TableWriter:
     """Append rows to `rows` (or whole column batches with `add_batch`); `flush_if_full`
-    writes a part every `row_group_rows` rows.
+    writes a part every `row_group_rows` rows (on a `PartWriter`'s thread if given).
 
     Rows are tuples in schema order unless `build` turns them into a table another way."""
 
     def __init__(self, folder: Path, schema: pa.Schema, row_group_rows: int,
                  build: Callable[[Sequence[Any]], pa.Table] | None = None,
-                 run_id: str = "run"):
+                 run_id: str = "run", background: PartWriter | None = None):
         self.folder = folder
         self.run_id = run_id
         self.schema = schema
         self.row_group_rows = row_group_rows
         self.build = build or (lambda rows: rows_to_table(rows, schema))
+        self.background = background  # writes the parts on its thread if given
         self._categorical = [f.name for f in schema if pa.types.is_dictionary(f.type)]
         self.rows: list = []
         self._batches: list[pa.Table] = []
@@ -125,13 +127,11 @@ class TableWriter:
             return
         tables = [self.build(self.rows)] if self.rows or not self._batches else []
         table = pa.concat_tables([*tables, *self._batches])
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / part_name(self.parts, self.run_id)
-        tmp = path.with_suffix(".tmp")
-        # dictionary-encode only the categorical columns: trying it on float columns costs
-        # three times the write and makes bigger files
-        pq.write_table(table, tmp, use_dictionary=self._categorical)
-        tmp.replace(path)  # a part is either complete or absent
+        if self.background is None:
+            write_part(table, path, self._categorical)
+        else:
+            self.background.submit(table, path, self._categorical)
         self.parts += 1
         self.rows_written += n_rows
         self.rows.clear()  # in place: producers may hold `rows.append`
