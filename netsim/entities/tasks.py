@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from netsim.entities.device_queue import fifo_finish
 from netsim.entities.servers import ComputeServer
 from netsim.network.links import DOWN, UP, Link
 from netsim.network.radio import Completion, RadioPool
@@ -58,7 +59,7 @@ class DeviceState:
         self.tx_power_w = np.power(10.0, tx_power_dbm / 10.0) / 1000.0
         self.split_layer = split_layer.copy()  # set by the scenario now, by a market later
         self.max_split = max_split  # the most layers whose parameters fit in memory
-        self.compute_free_at = [0.0] * len(compute_flops)  # scalar access in the hot loop
+        self.compute_free_at = np.zeros(len(compute_flops))  # see device_queue.py
         self.energy_used_j = np.zeros(len(compute_flops))
         self.local_flops = np.zeros(len(compute_flops))
 
@@ -158,23 +159,14 @@ class TaskFlow:
                 a[alive] for a in (ids, times, devs, split, f_dev, scale, up_bytes))
         f_srv = self.total_flops * scale - f_dev
         compute_s = f_dev / state.compute_flops[devs]
-        free_at = state.compute_free_at
-        deadline_s = self.deadline_s
-        local_done = []
-        tasks = []
-        for i, t, d, fs, ub, cs in zip(ids.tolist(), times.tolist(), devs.tolist(),
-                                       f_srv.tolist(), up_bytes.tolist(), compute_s.tolist()):
-            start = t if t > free_at[d] else free_at[d]  # each device computes in FIFO order
-            done = start + cs
-            free_at[d] = done
-            local_done.append(done)
-            tasks.append(Task(i, d, t + deadline_s, fs, ub))
-        self.log.put(ids, t_local_done=local_done)
+        done_at = fifo_finish(times, devs, compute_s, state.compute_free_at)
+        self.log.put(ids, t_local_done=done_at)
+        tasks = list(map(Task, ids.tolist(), devs.tolist(), (times + self.deadline_s).tolist(),
+                         f_srv.tolist(), up_bytes.tolist()))
         local = split == self.n_layers
-        done_at = np.array(local_done)
         if local.any():
             for where in np.flatnonzero(local).tolist():
-                done = local_done[where]
+                done = float(done_at[where])
                 self._local_only.setdefault(int(done // self.tick_s), []).append(
                     (done, tasks[where]))
             sending = np.flatnonzero(~local)
