@@ -67,7 +67,9 @@ class RadioPool:
         self._slot_next = np.zeros(0, dtype=np.int64)
         self._payloads: list[Any] = []
         self._free: list[int] = []
-        # transfers queued since the last tick, linked in by the next `advance`
+        # transfers queued since the last tick, linked in by the next `advance`: batches
+        # from `enqueue_many` as arrays, in queue order with the single ones between them
+        self._new_batches: list[tuple[np.ndarray, ...]] = []
         self._new_device: list[int] = []
         self._new_ready: list[float] = []
         self._new_bits: list[float] = []
@@ -102,11 +104,21 @@ class RadioPool:
             stored[slot] = payload
         first_new = len(stored)
         stored.extend(payloads[len(reused):])
-        self._new_device.extend(devices.tolist())
-        self._new_ready.extend(ready_s.tolist())
-        self._new_bits.extend(bits.tolist())
-        self._new_slot.extend(reused)
-        self._new_slot.extend(range(first_new, len(stored)))
+        self._seal_singles()
+        slots = np.concatenate((np.array(reused, dtype=np.int64),
+                                np.arange(first_new, len(stored), dtype=np.int64)))
+        self._new_batches.append((np.asarray(devices, dtype=np.int64),
+                                  np.asarray(ready_s, dtype=float),
+                                  np.asarray(bits, dtype=float), slots))
+
+    def _seal_singles(self) -> None:
+        """The single transfers queued so far become one batch (keeping the queue order)."""
+        if self._new_device:
+            self._new_batches.append((
+                np.array(self._new_device, dtype=np.int64),
+                np.array(self._new_ready, dtype=float),
+                np.array(self._new_bits, dtype=float), np.array(self._new_slot, dtype=np.int64)))
+            self._new_device, self._new_ready, self._new_bits, self._new_slot = [], [], [], []
 
     def _link_new(self, t1: float) -> np.ndarray:
         """Link the transfers queued since the last tick; return the devices sending in the
@@ -117,12 +129,19 @@ class RadioPool:
             self._slot_ready = np.concatenate((self._slot_ready, np.zeros(grow)))
             self._slot_bits = np.concatenate((self._slot_bits, np.zeros(grow)))
             self._slot_next = np.concatenate((self._slot_next, np.full(grow, -1, np.int64)))
-        members = enqueue_and_collect(
-            np.array(self._new_device, dtype=np.int64), np.array(self._new_ready, dtype=float),
-            np.array(self._new_bits, dtype=float), np.array(self._new_slot, dtype=np.int64),
-            self.head, self.busy, self.qlen, self._slot_ready, self._slot_bits,
-            self._slot_next, t1)
-        self._new_device, self._new_ready, self._new_bits, self._new_slot = [], [], [], []
+        self._seal_singles()
+        batches = self._new_batches
+        if len(batches) == 1:
+            device, ready, bits, slot = batches[0]
+        elif batches:
+            device, ready, bits, slot = (np.concatenate(column) for column in zip(*batches))
+        else:
+            device, ready, bits, slot = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0),
+                                         np.zeros(0, dtype=np.int64))
+        members = enqueue_and_collect(device, ready, bits, slot, self.head, self.busy,
+                                      self.qlen, self._slot_ready, self._slot_bits,
+                                      self._slot_next, t1)
+        self._new_batches = []
         return members
 
     def advance(self, t0: float, t1: float, link_fn: LinkFn,
