@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SCENARIO ?= scenarios/urban_6g.yaml
 OUT    ?= outputs/urban_6g
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-long clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,15 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/engine_throughput.py
+	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/peers.py
 	$(BIN)/python benchmarks/mechanisms.py
 	$(BIN)/python benchmarks/sweep_scaling.py
+
+bench-long: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/scale.py --large
+	$(BIN)/python benchmarks/long_run_memory.py
+	$(BIN)/python benchmarks/training_speed.py
 
 clean:
 	rm -rf $(VENV) outputs
