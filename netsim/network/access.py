@@ -1,16 +1,18 @@
 """Radio access: which base station serves each device, and the gains of the links it uses.
 
-At every large-scale update each device measures its nearest base stations (and its serving
-one), the losses are filtered (3GPP layer-3 style, an exponential filter per device and base
-station) and a device hands over where another base station is better by the margin. The
-serving links' received powers without fading follow, up and down; with interference on, so
-do the gains to every measured base station (the interference model's input)."""
+At every large-scale update each device measures its nearest base stations, nearest first
+(and its serving one, in place of the farthest if it is not among them); the losses are
+filtered (3GPP layer-3 style, an exponential filter per device and base station) and a
+device hands over where another base station is better by the margin. The serving links'
+received powers without fading follow, up and down; with interference on, so do the gains
+to every measured base station (the interference model's input)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from netsim.network.channel import Channel
 
@@ -40,6 +42,7 @@ class RadioAccess:
         self.n_devices, self.n_bs = n, n_bs
         self.k = min(spec.handover_candidates, n_bs)
         self.keep_candidate_gains = keep_candidate_gains
+        self._nearest = cKDTree(bs_xy) if self.k < n_bs else None
         self._filtered_loss_db = np.full((n, n_bs), np.nan)
         self._measured = np.zeros((n, self.k), dtype=np.int64)  # flat pair indices
         self.bs_of = np.zeros(n, dtype=np.int64)  # shared: updated in place on handover
@@ -72,9 +75,10 @@ class RadioAccess:
         """Measure, filter and hand over (the first time: attach to the best)."""
         spec, n, k = self.spec, self.n_devices, self.k
         if k < self.n_bs:
-            dx = xy[:, 0:1] - self.bs_xy[:, 0]
-            dy = xy[:, 1:2] - self.bs_xy[:, 1]
-            cand = np.argpartition(dx * dx + dy * dy, k - 1, axis=1)[:, :k]
+            # the k nearest, nearest first, from a k-d tree of the base stations: O(N log B)
+            # where comparing every device with every base station was O(N B) (at 100,000
+            # devices and 169 base stations, 0.8 s an update)
+            cand = self._nearest.query(xy, k)[1].reshape(n, k).astype(np.int64)
             if not initial:  # keep the serving base station among the measured ones
                 missing = ~(cand == self.bs_of[:, None]).any(axis=1)
                 cand[missing, k - 1] = self.bs_of[missing]
