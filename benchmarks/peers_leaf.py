@@ -8,6 +8,8 @@ tasks allocated on nodes and data flows on links, power meters. It has no queues
 FIFOs are SimPy resources (LEAF runs on SimPy) and LEAF holds the allocations while work is
 in progress: a task on its device, a data flow on the device's uplink, a task on an edge
 server core; a power meter samples the infrastructure every second as LEAF's examples do.
+The arrival process repeats engine_throughput.py's SimPy model on purpose: this file runs in
+LEAF's own environment, where netsim (which that module imports) is not installed.
 """
 
 from __future__ import annotations
@@ -54,29 +56,24 @@ def main(n: int, horizon_s: float) -> dict:
     server_flops = STEM + 12 * LAYER + HEAD - device_flops
     finished = []
 
+    def hold(queue: simpy.Resource, allocation, where, seconds: float):
+        """Wait for `queue`, then hold a LEAF allocation (a task on a node, a data flow on
+        links) for `seconds`."""
+        with queue.request() as req:
+            yield req
+            allocation.allocate(where)
+            yield env.timeout(seconds)
+            allocation.deallocate()
+
     def task(d: int):
         node, flops, uplink, cpu, radio = devices[d]
         t0 = env.now
-        with cpu.request() as req:
-            yield req
-            work = Task(cu=flops)
-            work.allocate(node)
-            yield env.timeout(device_flops / flops)
-            work.deallocate()
-        with radio.request() as req:
-            yield req
-            flow = DataFlow(bit_rate=UPLINK_BPS)
-            flow.allocate([uplink])
-            yield env.timeout(UPLOAD_BYTES * 8 / UPLINK_BPS)
-            flow.deallocate()
+        yield from hold(cpu, Task(cu=flops), node, device_flops / flops)
+        yield from hold(radio, DataFlow(bit_rate=UPLINK_BPS), [uplink],
+                        UPLOAD_BYTES * 8 / UPLINK_BPS)
         yield env.timeout(BACKHAUL_S)
         server, cores = servers[d % SERVERS]
-        with cores.request() as req:
-            yield req
-            work = Task(cu=CORE_FLOPS)
-            work.allocate(server)
-            yield env.timeout(server_flops / CORE_FLOPS)
-            work.deallocate()
+        yield from hold(cores, Task(cu=CORE_FLOPS), server, server_flops / CORE_FLOPS)
         yield env.timeout(BACKHAUL_S + RESULT_BYTES * 8 / DOWNLINK_BPS)
         finished.append((d, t0, env.now))
 
