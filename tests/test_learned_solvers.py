@@ -94,6 +94,19 @@ def test_save_and_load_give_identical_actions(trained, tmp_path):
     assert policy.config.mode == "policy"
 
 
+def test_a_solver_built_for_a_market_decides_on_one_torch_thread(trained, tmp_path):
+    """Batch-1 decisions inside a market: a thread pool costs more than it saves, and a
+    sweep runs one simulation per core (no oversubscription)."""
+    trained.save(tmp_path / "gdm.safetensors")
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        netsim.solvers.build("diffusion", checkpoint=tmp_path / "gdm.safetensors")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_a_bandwidth_solver_serves_smaller_cells_and_refuses_larger_ones():
     band = BandwidthAuction()
     rng = np.random.default_rng(0)
@@ -244,3 +257,19 @@ def test_learned_solvers_draw_only_from_their_own_generators(make):
     second = make()
     second.fit(problem, 64 * 4)
     np.testing.assert_array_equal(second.solve(MECH, problem.observed), actions)
+
+
+def test_seeds_trained_side_by_side_give_the_same_results_every_time(tmp_path):
+    """Seeds train on threads; each draws only from its own generators, so two trainings
+    give identical curves and checkpoints however the threads interleave."""
+    from netsim.training import train
+
+    loaded = netsim.load_scenario(SCENARIOS / "paper_case_study.yaml")
+    curves = [train(loaded, "diffusion", 3, 2, tmp_path / name, n_states=64, batch=32)
+              for name in ("a", "b")]
+    columns = ["epoch", "seed", "evaluations", "leader_utility", "ratio"]
+    assert curves[0][columns].equals(curves[1][columns])
+    assert sorted(curves[0].seed.unique()) == [0, 1]
+    for seed in (0, 1):
+        name = f"diffusion-seed{seed}.safetensors"
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
