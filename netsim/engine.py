@@ -311,7 +311,9 @@ class Simulation:
         self.env.process(self._tick_process())
 
     def finish(self, status: str = "complete", error: str | None = None) -> RunResult:
-        """Final samples, remaining tasks (in flight) and the manifest."""
+        """Final samples, remaining tasks (in flight) and the manifest; the movement helper
+        stops (the Gymnasium environment ends its episodes here too)."""
+        self.movement.close()
         t = self.env.now
         if t > self.sampler.t_last:
             self.sampler.sample(t)
@@ -340,7 +342,6 @@ class Simulation:
             status, error = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            self.movement.close()
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
             if self._force_stop is not None:
