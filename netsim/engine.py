@@ -67,7 +67,6 @@ class Simulation:
         self.seed = scn.seed if seed is None else seed
         self.out_dir = Path(out_dir)
         self.progress = progress
-        self.second_core = second_core  # may a helper process move the devices (movement.py)
         self.env = simpy.Environment()
         self.network = net = build_network(scn, self.seed)
         self.profile = load_profile(resolve_profile_path(scn.workload.model, loaded.base_dir))
@@ -77,7 +76,7 @@ class Simulation:
         self.horizon_s = scn.horizon_s
 
         edge = self._build_compute(scn, net)
-        self._build_radio(scn, net)
+        self._build_radio(scn, net, second_core)
         self._build_workload(scn, net)
         self._build_flow(scn, edge, overwrite)
 
@@ -105,8 +104,9 @@ class Simulation:
                             for s in scn.edge_servers}
         return edge
 
-    def _build_radio(self, scn, net) -> None:
-        """Channel, interference, mobility and the first attachment."""
+    def _build_radio(self, scn, net, second_core: bool) -> None:
+        """Channel, interference, mobility and the first attachment; with `second_core`, a
+        large network moves its devices in a helper process (network/movement.py)."""
         dev, bss = net.devices, net.base_stations
         channel = Channel(scn.channel, bss.xy, bss.height_m, bss.carrier_ghz, dev.height_m,
                           self.seed)
@@ -127,9 +127,9 @@ class Simulation:
                                   keep_candidate_gains=interference is not None)
         self.bs_of = self.access.bs_of  # the serving base stations, updated in place
         self.access.attach(self.xy, self.odometer_m, initial=True)
-        self.movement = Movement(self.mobility, self.access, self.xy, self.odometer_m,
-                                 use_helper=self.second_core
-                                 and self.n_devices >= HELPER_MIN_DEVICES and helper_possible())
+        helper = (second_core and self.n_devices >= HELPER_MIN_DEVICES
+                  and helper_possible())
+        self.movement = Movement(self.mobility, self.access, self.xy, self.odometer_m, helper)
         rate_trace = (RateTrace(self.base_dir, scn.channel.rate_trace, self.n_devices)
                       if scn.channel.rate_trace else None)
         self.links = RadioLinks(channel, self.access, interference, bss.bandwidth_hz, rate_trace)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from netsim import solvers
+from netsim.cores import available_cores
 from netsim.engine import Simulation
 from netsim.market import MECHANISMS
 from netsim.mechanisms.base import Mechanism, followers_of, observe, stack_states
@@ -31,7 +32,7 @@ from netsim.scenario.identity import problem_hash
 from netsim.scenario.loader import LoadedScenario
 from netsim.solvers.learning import Problem
 from netsim.solvers.registry import SOLVERS, TRAINABLE
-from netsim.solvers.threads import available_cores, use_torch_threads
+from netsim.solvers.threads import use_torch_threads
 
 EVAL_SEED_OFFSET = 1_000_000
 Progress = Callable[[int, int], None]  # (done, total)

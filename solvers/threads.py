@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import contextlib
 
-from netsim.cores import available_cores
-
-__all__ = ["available_cores", "use_torch_threads"]
-
 
 def use_torch_threads(n: int) -> None:
     """Intra-op threads = n and one inter-op thread (torch allows setting the latter only

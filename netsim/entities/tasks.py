@@ -164,16 +164,15 @@ class TaskFlow:
         tasks = list(map(Task, ids.tolist(), devs.tolist(), (times + self.deadline_s).tolist(),
                          f_srv.tolist(), up_bytes.tolist()))
         local = split == self.n_layers
-        if local.any():
+        if local.any():  # fully local tasks end on the device; the others upload
             for where in np.flatnonzero(local).tolist():
                 done = float(done_at[where])
                 self._local_only.setdefault(int(done // self.tick_s), []).append(
                     (done, tasks[where]))
             sending = np.flatnonzero(~local)
-            self.uplink.enqueue_many(devs[sending], done_at[sending],
-                                     8.0 * up_bytes[sending], [tasks[i] for i in sending])
-        else:
-            self.uplink.enqueue_many(devs, done_at, 8.0 * up_bytes, tasks)
+            devs, done_at, up_bytes = devs[sending], done_at[sending], up_bytes[sending]
+            tasks = [tasks[i] for i in sending.tolist()]
+        self.uplink.enqueue_many(devs, done_at, 8.0 * up_bytes, tasks)
 
     def finish_local(self, k: int, t1: float) -> None:
         """Complete the fully local tasks whose device compute ends in tick k."""

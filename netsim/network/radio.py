@@ -131,9 +131,7 @@ class RadioPool:
             self._slot_next = np.concatenate((self._slot_next, np.full(grow, -1, np.int64)))
         self._seal_singles()
         batches = self._new_batches
-        if len(batches) == 1:
-            device, ready, bits, slot = batches[0]
-        elif batches:
+        if batches:
             device, ready, bits, slot = (np.concatenate(column) for column in zip(*batches))
         else:
             device, ready, bits, slot = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0),
