@@ -22,13 +22,13 @@ from typing import Any
 import numpy as np
 import simpy
 
-from netsim.entities.servers import ComputeServer
+from netsim.entities.servers import ServerFarm
 from netsim.entities.tasks import DeviceState, Routes, TaskFlow, TaskRules
 from netsim.market import Market
 from netsim.network.access import RadioAccess
 from netsim.network.channel import Channel
 from netsim.network.interference import Interference
-from netsim.network.links import Link
+from netsim.network.links import WiredLinks
 from netsim.network.mobility import build_mobility
 from netsim.network.movement import HELPER_MIN_DEVICES, Movement, helper_possible
 from netsim.network.radio import RadioPool
@@ -75,34 +75,35 @@ class Simulation:
         self.tick_s = scn.channel.tick_s
         self.horizon_s = scn.horizon_s
 
-        edge = self._build_compute(scn, net)
+        self._build_compute(scn, net)
         self._build_radio(scn, net, second_core)
         self._build_workload(scn, net)
-        self._build_flow(scn, edge, overwrite)
+        self._build_flow(scn, overwrite)
 
         self._next_slow_s = 0.0
         self._stop_signal: str | None = None
         self.sampler = ServerLinkSampler(self.recorder, self.servers, bss.ids, self.uplink,
-                                         self.downlink,
-                                         [*self.bs_links, *self.cloud_links.values()])
+                                         self.downlink, self.wired)
         rec = scn.record  # sampling periods in whole ticks: exact, never a float comparison
         self._sample_every = max(1, round(rec.sample_s / self.tick_s))
         self._device_sample_every = max(1, round(rec.device_sample_s / self.tick_s))
         self.market = (Market(EngineMarketView(self), self.env, scn, self.base_dir)
                        if scn.market is not None else None)
 
-    def _build_compute(self, scn, net) -> dict[str, ComputeServer]:
-        """Servers and wired links, named after the graph's edges; returns the edge servers
-        by id."""
+    def _build_compute(self, scn, net) -> None:
+        """Servers (edge servers, the cloud last) and wired links (each base station's
+        backhaul, then each edge server's link to the cloud), named after the graph's
+        edges."""
         bss = net.base_stations
-        self.cloud = ComputeServer(CLOUD, scn.cloud.cores, scn.cloud.core_flops)
-        edge = {s.id: ComputeServer(s.id, s.cores, s.core_flops) for s in scn.edge_servers}
-        self.servers = [*edge.values(), self.cloud]
-        self.bs_links = [Link(f"{b}-{bss.server[i]}", **net.graph.edges[b, bss.server[i]])
-                         for i, b in enumerate(bss.ids)]
-        self.cloud_links = {s.id: Link(f"{s.id}-{CLOUD}", **net.graph.edges[s.id, CLOUD])
-                            for s in scn.edge_servers}
-        return edge
+        edge = scn.edge_servers
+        self.servers = ServerFarm([*(s.id for s in edge), CLOUD],
+                                  [*(s.cores for s in edge), scn.cloud.cores],
+                                  [*(s.core_flops for s in edge), scn.cloud.core_flops])
+        ends = [*((b, bss.server[i]) for i, b in enumerate(bss.ids)),
+                *((s.id, CLOUD) for s in edge)]
+        self.wired = WiredLinks([f"{a}-{b}" for a, b in ends],
+                                [net.graph.edges[e]["rate_bps"] for e in ends],
+                                [net.graph.edges[e]["latency_s"] for e in ends])
 
     def _build_radio(self, scn, net, second_core: bool) -> None:
         """Channel, interference, mobility and the first attachment; with `second_core`, a
@@ -145,13 +146,13 @@ class Simulation:
                                    dev.tx_power_dbm, dev.split_layer,
                                    self.profile.max_split(dev.memory_bytes))
 
-    def _build_flow(self, scn, edge: dict[str, ComputeServer], overwrite: bool) -> None:
+    def _build_flow(self, scn, overwrite: bool) -> None:
         """Outputs, radio pools and the task flow that moves tasks through them."""
         bss = self.network.base_stations
         self.recorder = RunRecorder(self.out_dir, scn, self.seed, scn.record.row_group_rows,
                                     overwrite)
         self.task_log = TaskLog(self.recorder.tasks, scn.record.row_group_rows, bss.ids,
-                                [s.name for s in self.servers])
+                                self.servers.names)
         max_se = scn.channel.max_spectral_efficiency
         self.uplink = RadioPool(self.n_devices, bss.bandwidth_hz, self.tick_s, max_se,
                                 constant_psd=False)
@@ -160,12 +161,16 @@ class Simulation:
         if self.links.interference is not None:
             self.uplink.track_airtime()
         wl = scn.workload
+        server_index = {name: i for i, name in enumerate(self.servers.names)}
+        n_bs = len(bss.ids)
         routes = Routes(
-            bs_links=self.bs_links,
-            bs_server=[self.cloud if s == CLOUD else edge[s] for s in bss.server],
-            edge_servers=list(edge.values()), cloud=self.cloud, cloud_links=self.cloud_links,
-            offload_wait_s={s.id: s.cloud_offload_wait_s for s in scn.edge_servers
-                            if s.cloud_offload_wait_s is not None})
+            servers=self.servers, links=self.wired,
+            server_of_bs=np.array([server_index[s] for s in bss.server], dtype=np.int64),
+            cloud_link_of=np.array([n_bs + i for i in range(len(scn.edge_servers))] + [-1],
+                                   dtype=np.int64),
+            offload_wait_s=np.array([math.nan if s.cloud_offload_wait_s is None
+                                     else s.cloud_offload_wait_s
+                                     for s in scn.edge_servers] + [math.nan]))
         rules = TaskRules(tick_s=self.tick_s, deadline_s=wl.deadline_s, drop_late=wl.drop_late,
                           input_bytes=wl.input_bytes or self.profile.input_bytes,
                           result_bytes=wl.result_bytes or self.profile.result_bytes)
@@ -208,7 +213,7 @@ class Simulation:
         self.flow.admit(t1)
         self.flow.after_downlink(self.downlink.advance(
             t0, t1, lambda idx: links.downlink(idx, t0), self.bs_of))
-        self.flow.finish_local(k, t1)
+        self.flow.finish_local(t1)
         self._maybe_sample(k, t0)
 
     def _slow_step(self, k: int, t0: float) -> None:
@@ -378,7 +383,7 @@ class EngineMarketView:
         self.n_devices = sim.n_devices
         self.profile = sim.profile
         self.seed = sim.seed
-        self._servers = {server.name: server for server in sim.servers}
+        self._server_index = {name: i for i, name in enumerate(sim.servers.names)}
         self._rates = np.zeros(sim.n_devices)
         for process, index in zip(sim.arrivals, sim.network.group_index):
             self._rates[index] = mean_rate_per_s(process)
@@ -411,14 +416,15 @@ class EngineMarketView:
         return list(self._sim.network.base_stations.ids)
 
     def server_of_base_station(self) -> list[str]:
-        return [server.name for server in self._sim.flow.bs_server]
+        names = self._sim.servers.names
+        return [names[i] for i in self._sim.flow.routes.server_of_bs.tolist()]
 
     def server_names(self) -> list[str]:
-        return list(self._servers)
+        return list(self._server_index)
 
     def server_busy_core_s(self, name: str) -> tuple[float, int]:
-        server = self._servers[name]
-        return server.busy_core_s(self._sim.env.now), server.cores
+        index, farm = self._server_index[name], self._sim.servers
+        return farm.busy_core_s(index, self._sim.env.now), int(farm.cores[index])
 
     def uplink_full_band_rate_bps(self) -> np.ndarray:
         return self._sim.links.uplink_full_band_rate_bps()

@@ -29,22 +29,32 @@ def se(values, band_hz=BAND_HZ):
     return lambda idx: ((np.exp2(values[idx]) - 1.0) * band[idx], np.ones(len(idx)))
 
 
+def enqueue(pool: RadioPool, device: int, ready_s: float, bits: float, payload: int) -> None:
+    pool.enqueue_many(np.array([device]), np.array([ready_s]), np.array([bits]),
+                      np.array([payload]))
+
+
+def advance(pool: RadioPool, *args) -> list[tuple[int, float, float]]:
+    """The transfers that ended, as (payload, start, end) tuples."""
+    return list(zip(*(column.tolist() for column in pool.advance(*args))))
+
+
 def test_transfer_across_rate_change_takes_integrated_time():
     pool = fixed_rate_pool(1)
     bs = np.zeros(1, dtype=int)
-    pool.enqueue(0, 0.05, 1000.0, "task")
+    enqueue(pool, 0, 0.05, 1000.0, 10)
     # rate 2000 bit/s in [0, 0.1): 0.05 s of it sends 100 bits; then 500 bit/s from 0.1
-    assert pool.advance(0.0, 0.1, se([2.0]), bs) == []
+    assert advance(pool, 0.0, 0.1, se([2.0]), bs) == []
     assert pool.remaining_bits[0] == pytest.approx(900.0)
-    assert pool.advance(0.1, 0.2, se([0.5]), bs) == []  # 50 bits
-    assert pool.advance(0.2, 0.3, se([0.5]), bs) == []  # 50 bits
+    assert advance(pool, 0.1, 0.2, se([0.5]), bs) == []  # 50 bits
+    assert advance(pool, 0.2, 0.3, se([0.5]), bs) == []  # 50 bits
     # 800 bits left at 8000 bit/s: exactly the whole tick
-    assert pool.advance(0.3, 0.4, se([8.0]), bs) == [("task", 0.05, pytest.approx(0.4))]
+    assert advance(pool, 0.3, 0.4, se([8.0]), bs) == [(10, 0.05, pytest.approx(0.4))]
     # naive use of the starting rate would have given 0.05 + 1000/2000 = 0.55 s
-    pool.enqueue(0, 0.4, 1000.0, "next")
-    assert pool.advance(0.4, 0.5, se([8.0]), bs) == []
-    assert pool.advance(0.5, 0.6, se([4.0]), bs) == [
-        ("next", 0.4, pytest.approx(0.5 + 200.0 / 4000.0))]
+    enqueue(pool, 0, 0.4, 1000.0, 11)
+    assert advance(pool, 0.4, 0.5, se([8.0]), bs) == []
+    assert advance(pool, 0.5, 0.6, se([4.0]), bs) == [
+        (11, 0.4, pytest.approx(0.5 + 200.0 / 4000.0))]
 
 
 def test_shares_of_active_uplinks_sum_to_the_band():
@@ -52,9 +62,9 @@ def test_shares_of_active_uplinks_sum_to_the_band():
     pool = fixed_rate_pool(7, bandwidth)
     bs = np.array([0, 0, 0, 1, 1, 1, 1])
     for device in range(7):
-        pool.enqueue(device, 0.0, 1e12, device)  # long transfers: all active
+        enqueue(pool, device, 0.0, 1e12, device)  # long transfers: all active
     pool.set_weights(np.array([1, 1, 2, 1, 3, 0.5, 0.5]))
-    pool.advance(0.0, 0.1, se(np.ones(7), bandwidth[bs]), bs)
+    advance(pool, 0.0, 0.1, se(np.ones(7), bandwidth[bs]), bs)
     shares = np.array(pool.rate_bps)  # 1 bit/s/Hz: rates are the shares
     assert shares[:3].sum() == pytest.approx(1e8)
     assert shares[3:].sum() == pytest.approx(4e8)
@@ -62,18 +72,18 @@ def test_shares_of_active_uplinks_sum_to_the_band():
     assert shares[4] == pytest.approx(3 * shares[3])
     # equal weights: equal shares
     pool.set_weights(None)
-    pool.advance(0.1, 0.2, se(np.ones(7), bandwidth[bs]), bs)
+    advance(pool, 0.1, 0.2, se(np.ones(7), bandwidth[bs]), bs)
     assert np.allclose(pool.rate_bps[:3], 1e8 / 3) and np.allclose(pool.rate_bps[3:7], 1e8)
 
 
 def test_transfers_that_do_not_overlap_each_get_the_whole_band():
     # 1000 bit/s on the whole band; two 2-bit transfers 50 ms apart in one 100 ms tick
     pool = fixed_rate_pool(2)
-    pool.enqueue(0, 0.010, 2.0, "a")
-    pool.enqueue(1, 0.060, 2.0, "b")
-    done = pool.advance(0.0, 0.1, se([1.0, 1.0]), np.zeros(2, dtype=int))
+    enqueue(pool, 0, 0.010, 2.0, 0)
+    enqueue(pool, 1, 0.060, 2.0, 1)
+    done = advance(pool, 0.0, 0.1, se([1.0, 1.0]), np.zeros(2, dtype=int))
     # each alone: 2 ms (sharing for the whole tick would have made each take 4 ms)
-    assert done == [("a", 0.010, pytest.approx(0.012)), ("b", 0.060, pytest.approx(0.062))]
+    assert done == [(0, 0.010, pytest.approx(0.012)), (1, 0.060, pytest.approx(0.062))]
 
 
 def test_overlapping_transfers_share_the_band_for_exactly_the_overlap():
@@ -81,25 +91,25 @@ def test_overlapping_transfers_share_the_band_for_exactly_the_overlap():
     # starts then and both get 500 bit/s: A's last 10 bits end at 40 ms, when B has sent 10;
     # B alone again: its last 10 bits at 1000 bit/s end at 50 ms. By hand, not by the code.
     pool = fixed_rate_pool(2)
-    pool.enqueue(0, 0.010, 20.0, "A")
-    pool.enqueue(1, 0.020, 20.0, "B")
-    done = pool.advance(0.0, 0.1, se([1.0, 1.0]), np.zeros(2, dtype=int))
-    assert done == [("A", 0.010, pytest.approx(0.040)), ("B", 0.020, pytest.approx(0.050))]
+    enqueue(pool, 0, 0.010, 20.0, 0)
+    enqueue(pool, 1, 0.020, 20.0, 1)
+    done = advance(pool, 0.0, 0.1, se([1.0, 1.0]), np.zeros(2, dtype=int))
+    assert done == [(0, 0.010, pytest.approx(0.040)), (1, 0.020, pytest.approx(0.050))]
     # three equal transfers starting together end together, each at a third of the rate
     pool = fixed_rate_pool(3)
     pool.track_airtime()
     for device in range(3):
-        pool.enqueue(device, 0.0, 10.0, device)
-    done = pool.advance(0.0, 0.1, se([1.0, 1.0, 1.0]), np.zeros(3, dtype=int))
+        enqueue(pool, device, 0.0, 10.0, device)
+    done = advance(pool, 0.0, 0.1, se([1.0, 1.0, 1.0]), np.zeros(3, dtype=int))
     assert [d[2] for d in done] == pytest.approx([0.030] * 3)
     assert pool.take_airtime()[1] == pytest.approx([0.030] * 3)
     # a device whose transfer ended no longer takes a share
     short = fixed_rate_pool(3, [300.0])
     for device, bits in enumerate([10.0, 1e9, 1e9]):
-        short.enqueue(device, 0.0, bits, device)
-    done = short.advance(0.0, 0.1, se(np.ones(3), 300.0), np.zeros(3, dtype=int))
+        enqueue(short, device, 0.0, bits, device)
+    done = advance(short, 0.0, 0.1, se(np.ones(3), 300.0), np.zeros(3, dtype=int))
     assert [d[0] for d in done] == [0]
-    short.advance(0.1, 0.2, se(np.ones(3), 300.0), np.zeros(3, dtype=int))
+    advance(short, 0.1, 0.2, se(np.ones(3), 300.0), np.zeros(3, dtype=int))
     assert np.allclose(short.rate_bps[1:], 150.0)
 
 
@@ -109,8 +119,8 @@ def test_uplink_power_stays_with_the_device_on_a_smaller_share():
     # 500 log2(1 + 2) = 792.5 bit/s (more than half of the whole band's rate).
     pool = fixed_rate_pool(2, constant_psd=False)
     for device in range(2):
-        pool.enqueue(device, 0.0, 1e9, device)
-    pool.advance(0.0, 0.1, lambda idx: (np.full(len(idx), 1000.0), np.ones(len(idx))),
+        enqueue(pool, device, 0.0, 1e9, device)
+    advance(pool, 0.0, 0.1, lambda idx: (np.full(len(idx), 1000.0), np.ones(len(idx))),
                  np.zeros(2, dtype=int))
     assert pool.rate_bps[:2] == pytest.approx([500.0 * np.log2(3.0)] * 2)
 
@@ -122,30 +132,30 @@ def test_downlink_rates_of_a_cell_sum_to_its_shannon_capacity():
     pool = fixed_rate_pool(4, [band])
     snr = 100.0
     for device in range(4):
-        pool.enqueue(device, 0.0, 1e12, device)
-    pool.advance(0.0, 0.1, lambda idx: (np.full(len(idx), snr * band), np.ones(len(idx))),
+        enqueue(pool, device, 0.0, 1e12, device)
+    advance(pool, 0.0, 0.1, lambda idx: (np.full(len(idx), snr * band), np.ones(len(idx))),
                  np.zeros(4, dtype=int))
     assert sum(pool.rate_bps[:4]) == pytest.approx(band * np.log2(1.0 + snr))
 
 
 def test_device_queue_is_fifo_and_back_to_back():
     pool = fixed_rate_pool(1)
-    pool.enqueue(0, 0.01, 100.0, "a")
-    pool.enqueue(0, 0.02, 100.0, "b")
-    pool.enqueue(0, 0.25, 100.0, "c")
-    done = pool.advance(0.0, 0.1, se([10.0]), np.zeros(1, dtype=int))
-    assert done == [("a", 0.01, pytest.approx(0.02)),
-                    ("b", pytest.approx(0.02), pytest.approx(0.03))]
-    assert pool.advance(0.1, 0.2, se([10.0]), np.zeros(1, dtype=int)) == []
-    assert pool.advance(0.2, 0.3, se([10.0]), np.zeros(1, dtype=int)) == [
-        ("c", 0.25, pytest.approx(0.26))]
+    enqueue(pool, 0, 0.01, 100.0, 0)
+    enqueue(pool, 0, 0.02, 100.0, 1)
+    enqueue(pool, 0, 0.25, 100.0, 2)
+    done = advance(pool, 0.0, 0.1, se([10.0]), np.zeros(1, dtype=int))
+    assert done == [(0, 0.01, pytest.approx(0.02)),
+                    (1, pytest.approx(0.02), pytest.approx(0.03))]
+    assert advance(pool, 0.1, 0.2, se([10.0]), np.zeros(1, dtype=int)) == []
+    assert advance(pool, 0.2, 0.3, se([10.0]), np.zeros(1, dtype=int)) == [
+        (2, 0.25, pytest.approx(0.26))]
 
 
 def test_completions_come_in_time_order_across_devices():
     pool = fixed_rate_pool(3, [3000.0])
     for device, ready in enumerate([0.05, 0.01, 0.03]):
-        pool.enqueue(device, ready, 10.0, device)
-    done = pool.advance(0.0, 0.1, se(np.full(3, 10.0), 3000.0), np.zeros(3, dtype=int))
+        enqueue(pool, device, ready, 10.0, device)
+    done = advance(pool, 0.0, 0.1, se(np.full(3, 10.0), 3000.0), np.zeros(3, dtype=int))
     assert [d[0] for d in done] == [1, 2, 0]
 
 

@@ -1,65 +1,144 @@
 """Compute servers (edge servers and the cloud): FIFO over identical cores, without events.
 
 Tasks are admitted in order of arrival and their service time is known on arrival, so a
-min-heap of core-free times gives each task's start and end exactly:
-start = max(arrival, earliest free core). Start times are non-decreasing, which lets the
-server keep its in-service and waiting tasks as one interval list for exact statistics.
-Statistics are cumulative (`busy_core_s`), so any number of observers can each take their own
-windows without disturbing one another.
+min-heap of core-free times per server gives each task's start and end exactly:
+start = max(arrival, earliest free core). The servers' state is in arrays so that the
+compiled task flow (entities/flow_kernels.py) admits tasks with `admit`; every admission
+appends its (server, start, end) interval to one list, in admission order, from which the
+statistics are exact. Statistics are cumulative (`busy_core_s`), so any number of observers
+can each take their own windows without disturbing one another.
 """
 
 from __future__ import annotations
 
-import heapq
+from collections.abc import Sequence
+
+import numpy as np
+from numba import njit
 
 
-class ComputeServer:
-    """`cores` identical cores of `core_flops` each, serving one FIFO queue."""
+class ServerFarm:
+    """Every compute server, by index (the cloud last): `cores` identical cores of
+    `core_flops` each, serving one FIFO queue."""
 
-    __slots__ = ("_ended_busy_s", "_intervals", "_pruned_at", "core_flops", "cores",
-                 "flops_done", "free_at", "name", "tasks_admitted")
-
-    def __init__(self, name: str, cores: int, core_flops: float):
-        self.name = name
-        self.cores = cores
-        self.core_flops = core_flops
-        self.free_at = [0.0] * cores  # a heap
-        self.flops_done = 0.0  # cumulative FLOPs admitted
-        self.tasks_admitted = 0
-        self._intervals: list[tuple[float, float]] = []  # (start, end) not ended by _pruned_at
-        self._ended_busy_s = 0.0  # core-seconds of the intervals already pruned
+    def __init__(self, names: Sequence[str], cores: Sequence[int],
+                 core_flops: Sequence[float]):
+        self.names = list(names)
+        self.cores = np.asarray(cores, dtype=np.int64)
+        self.core_flops = np.asarray(core_flops, dtype=float)
+        self.heap_start = np.concatenate(([0], np.cumsum(self.cores))).astype(np.int64)
+        self.free_at = np.zeros(int(self.heap_start[-1]))  # one min-heap of cores per server
+        self.flops_done = np.zeros(len(self.names))  # cumulative FLOPs admitted
+        self.tasks_admitted = np.zeros(len(self.names), dtype=np.int64)
+        # intervals not ended by the last pruning, in admission order: see `busy_core_s`
+        self.n_intervals = 0
+        self.interval_server = np.zeros(1024, dtype=np.int64)
+        self.interval_start = np.zeros(1024)
+        self.interval_end = np.zeros(1024)
+        self._ended_busy_s = np.zeros(len(self.names))  # core-seconds of pruned intervals
         self._pruned_at = 0.0
 
-    def wait_s(self, t: float) -> float:
-        """How long a task arriving at t would queue before a core is free."""
-        return max(0.0, self.free_at[0] - t)
+    def reserve_intervals(self, n: int) -> None:
+        """Make room for n more intervals (the compiled admission cannot grow arrays)."""
+        need = self.n_intervals + n
+        if need > len(self.interval_start):
+            size = max(need, 2 * len(self.interval_start))
+            for name in ("interval_server", "interval_start", "interval_end"):
+                old = getattr(self, name)
+                grown = np.zeros(size, dtype=old.dtype)
+                grown[:self.n_intervals] = old[:self.n_intervals]
+                setattr(self, name, grown)
 
-    def admit(self, t: float, flops: float) -> tuple[float, float]:
+    def wait_s(self, server: int, t: float) -> float:
+        """How long a task arriving at t would queue before a core is free."""
+        return max(0.0, self.free_at[self.heap_start[server]] - t)
+
+    def admit(self, server: int, t: float, flops: float) -> tuple[float, float]:
         """Admit a task of `flops` arriving at t; return (start, end) of its service."""
-        earliest = self.free_at[0]
-        start = t if t > earliest else earliest
-        end = start + flops / self.core_flops
-        heapq.heapreplace(self.free_at, end)
-        self.flops_done += flops
-        self.tasks_admitted += 1
-        self._intervals.append((start, end))
+        self.reserve_intervals(1)
+        start, end = admit(self.free_at, self.heap_start, self.core_flops, self.flops_done,
+                           self.tasks_admitted, self.interval_server, self.interval_start,
+                           self.interval_end, self.n_intervals, server, t, flops)
+        self.n_intervals += 1
         return start, end
 
-    def busy_core_s(self, t: float) -> float:
-        """Core-seconds of service given in [0, t). Observers call it at the current simulated
-        time (non-decreasing); intervals ended by then are folded into a running total."""
-        if t > self._pruned_at:
-            running = []
-            for start, end in self._intervals:
-                if end <= t:
-                    self._ended_busy_s += end - start
-                else:
-                    running.append((start, end))
-            self._intervals = running
-            self._pruned_at = t
-        return self._ended_busy_s + sum(max(0.0, min(end, t) - start)
-                                        for start, end in self._intervals)
+    def busy_core_s(self, server: int, t: float) -> float:
+        """Core-seconds of service given in [0, t). Observers call it at the current
+        simulated time (non-decreasing); intervals ended by then are folded into running
+        totals, in admission order."""
+        self._prune(t)
+        return running_busy_s(self.interval_server, self.interval_start, self.n_intervals,
+                              server, t, self._ended_busy_s[server])
 
-    def queue_length(self, t: float) -> int:
+    def queue_length(self, server: int, t: float) -> int:
         """Tasks admitted (admission happens on arrival) whose service starts after t."""
-        return sum(1 for start, _ in self._intervals if start >= t)
+        self._prune(t)
+        n = self.n_intervals
+        return int(np.count_nonzero((self.interval_server[:n] == server)
+                                    & (self.interval_start[:n] >= t)))
+
+    def _prune(self, t: float) -> None:
+        if t > self._pruned_at:
+            self.n_intervals = prune(self.interval_server, self.interval_start,
+                                     self.interval_end, self.n_intervals, t,
+                                     self._ended_busy_s)
+            self._pruned_at = t
+
+
+@njit(cache=True, nogil=True)
+def admit(free_at, heap_start, core_flops, flops_done, tasks_admitted, interval_server,
+          interval_start, interval_end, n_intervals, server, t, flops):  # pragma: no cover
+    """Admit a task of `flops` arriving at t on `server`; return (start, end). Its interval
+    goes to position `n_intervals`, for which the caller has made room."""
+    lo, hi = heap_start[server], heap_start[server + 1]
+    earliest = free_at[lo]
+    start = t if t > earliest else earliest
+    end = start + flops / core_flops[server]
+    # replace the heap's minimum by `end` and sift it down
+    i = lo
+    while True:
+        child = lo + 2 * (i - lo) + 1
+        if child >= hi:
+            break
+        if child + 1 < hi and free_at[child + 1] < free_at[child]:
+            child += 1
+        if free_at[child] >= end:
+            break
+        free_at[i] = free_at[child]
+        i = child
+    free_at[i] = end
+    flops_done[server] += flops
+    tasks_admitted[server] += 1
+    interval_server[n_intervals] = server
+    interval_start[n_intervals] = start
+    interval_end[n_intervals] = end
+    return start, end
+
+
+@njit(cache=True, nogil=True)
+def prune(interval_server, interval_start, interval_end, n, t,
+          ended_busy_s):  # pragma: no cover
+    """Fold the intervals ended by t into `ended_busy_s` (per server, in order) and keep the
+    others, in order; return how many are kept."""
+    kept = 0
+    for i in range(n):
+        if interval_end[i] <= t:
+            ended_busy_s[interval_server[i]] += interval_end[i] - interval_start[i]
+        else:
+            interval_server[kept] = interval_server[i]
+            interval_start[kept] = interval_start[i]
+            interval_end[kept] = interval_end[i]
+            kept += 1
+    return kept
+
+
+@njit(cache=True, nogil=True)
+def running_busy_s(interval_server, interval_start, n, server, t,
+                   ended_busy_s):  # pragma: no cover
+    """`ended_busy_s` plus the service the server's intervals still held gave before t."""
+    running = 0.0
+    for i in range(n):
+        if interval_server[i] == server:
+            given = t - interval_start[i]  # their ends are after t: min(end, t) = t
+            running += given if given > 0.0 else 0.0
+    return ended_busy_s + running

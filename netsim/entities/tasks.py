@@ -1,29 +1,31 @@
 """A split-inference task's journey: device layers -> uplink -> backhaul -> server -> back.
 
-No SimPy process or event per task (see DESIGN 'Engine design for speed'): a task in flight is
-a small `__slots__` object, and the channel tick moves every task forward with exact times:
+No SimPy process or event per task (see DESIGN 'Engine design for speed'): a task in flight
+holds a slot in `TaskSlots` (arrays), and the channel tick moves every task forward with exact
+times:
 - device compute is a FIFO per device whose end time is known on arrival;
 - radio transfers are integrated over the tick's rates by the `RadioPool`s;
-- wired links are FIFOs (`Link.send`), exact without events;
-- a server admits tasks in order of arrival time: arrivals wait in a per-server heap until the
-  tick has produced every arrival earlier than its end, then are admitted in time order, so
-  the FIFO over cores is exact.
-What is recorded about a task goes to the `TaskLog` columns in batches, stage by stage.
-The tick calls, in order: `arrive`, `after_uplink`, `admit`, `after_downlink`, `finish_local`.
+- wired links are FIFOs (`WiredLinks`), exact without events;
+- a server admits tasks in order of arrival time: arrivals wait as pending until the tick has
+  produced every arrival earlier than its end, then are admitted in time order, so the FIFO
+  over cores is exact.
+The loops over single tasks are compiled (entities/flow_kernels.py). What is recorded about a
+task goes to the `TaskLog` columns in batches, stage by stage. The tick calls, in order:
+`arrive`, `after_uplink`, `admit`, `after_downlink`, `finish_local`.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from netsim.entities.device_queue import fifo_finish
-from netsim.entities.servers import ComputeServer
-from netsim.network.links import DOWN, UP, Link
-from netsim.network.radio import Completion, RadioPool
+from netsim.entities.flow_kernels import admit_arrivals, cross_backhaul
+from netsim.entities.servers import ServerFarm
+from netsim.network.links import WiredLinks
+from netsim.network.radio import Finished, RadioPool
 from netsim.record.tables import TASK_STATUSES
 from netsim.record.task_log import TaskLog
 from netsim.workload.profiles import ModelProfile
@@ -32,19 +34,53 @@ DONE, MISSED, DROPPED, BATTERY_EMPTY = (
     TASK_STATUSES.index(s) for s in ("done", "deadline_missed", "dropped", "battery_empty"))
 
 
-class Task:
-    """What a task in flight needs to be moved along (its record is in the TaskLog)."""
+class TaskSlots:
+    """What the tasks in flight need to be moved along, in reusable slots (arrays indexed by
+    slot; a task's record is in the TaskLog). Slots are freed when tasks end, so memory follows
+    the tasks in flight, not the run's length."""
 
-    __slots__ = ("bs", "bytes_up", "deadline", "device", "flops_server", "id")
+    def __init__(self, capacity: int = 1024):
+        self.id = np.zeros(capacity, dtype=np.int64)
+        self.device = np.zeros(capacity, dtype=np.int64)
+        self.deadline = np.zeros(capacity)
+        self.flops_server = np.zeros(capacity)
+        self.bytes_up = np.zeros(capacity, dtype=np.int64)
+        self.bs = np.full(capacity, -1, dtype=np.int64)  # set when the uplink ends
+        self._free = np.zeros(capacity, dtype=np.int64)  # a stack of freed slots
+        self._n_free = 0
+        self._n_used = 0  # slots ever used
 
-    def __init__(self, task_id: int, device: int, deadline: float, flops_server: float,
-                 bytes_up: int):
-        self.id = task_id
-        self.device = device
-        self.deadline = deadline
-        self.flops_server = flops_server
-        self.bytes_up = bytes_up
-        self.bs = -1
+    def add(self, ids: np.ndarray, devices: np.ndarray, deadlines: np.ndarray,
+            flops_server: np.ndarray, bytes_up: np.ndarray) -> np.ndarray:
+        """Slots for new tasks, filled; returns them."""
+        n = len(ids)
+        reused = min(n, self._n_free)
+        self._n_free -= reused
+        first_new = self._n_used
+        self._n_used += n - reused
+        slots = np.concatenate((self._free[self._n_free:self._n_free + reused],
+                                np.arange(first_new, self._n_used, dtype=np.int64)))
+        if self._n_used > len(self.id):
+            self._grow(2 * self._n_used)
+        self.id[slots] = ids
+        self.device[slots] = devices
+        self.deadline[slots] = deadlines
+        self.flops_server[slots] = flops_server
+        self.bytes_up[slots] = bytes_up
+        return slots
+
+    def release(self, slots: np.ndarray) -> None:
+        """The tasks in `slots` ended."""
+        n = len(slots)
+        self._free[self._n_free:self._n_free + n] = slots
+        self._n_free += n
+
+    def _grow(self, size: int) -> None:
+        for name in ("id", "device", "deadline", "flops_server", "bytes_up", "bs", "_free"):
+            old = getattr(self, name)
+            grown = np.full(size, -1 if name == "bs" else 0, dtype=old.dtype)
+            grown[:len(old)] = old
+            setattr(self, name, grown)
 
 
 class DeviceState:
@@ -66,21 +102,16 @@ class DeviceState:
 
 @dataclass(frozen=True)
 class Routes:
-    """Where tasks go: each base station's backhaul link and the server it feeds, the edge
-    servers, the cloud, each edge server's link to the cloud and the queueing wait above
-    which it forwards a task there."""
+    """Where tasks go: the servers (edge servers, then the cloud last), the wired links
+    (base station i's backhaul is link i), the server each base station feeds, each edge
+    server's link to the cloud (-1 for the cloud) and the queueing wait above which it
+    forwards a task there (NaN: never)."""
 
-    bs_links: list[Link]
-    bs_server: list[ComputeServer]
-    edge_servers: list[ComputeServer]
-    cloud: ComputeServer
-    cloud_links: dict[str, Link]
-    offload_wait_s: dict[str, float]
-
-    @property
-    def servers(self) -> list[ComputeServer]:
-        """Every server, the cloud last (servers are admitted in this order each tick)."""
-        return [*self.edge_servers, self.cloud]
+    servers: ServerFarm
+    links: WiredLinks
+    server_of_bs: np.ndarray
+    cloud_link_of: np.ndarray
+    offload_wait_s: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -103,37 +134,32 @@ class TaskFlow:
                  log: TaskLog):
         self.devices = devices
         self.bs_of = bs_of  # shared with the engine, updated on handover
-        self.bs_links = routes.bs_links
-        self.bs_server = bs_server = routes.bs_server
-        self.cloud = routes.cloud
-        self.cloud_links = routes.cloud_links  # edge server name -> its link to the cloud
-        self.offload_wait_s = routes.offload_wait_s  # edge server name -> wait to go to cloud
-        self.servers = servers = routes.servers  # the cloud last: admitted in this order
+        self.routes = routes
         self.tick_s = rules.tick_s
         self.deadline_s = math.inf if rules.deadline_s is None else rules.deadline_s
         self.drop_late = rules.drop_late
-        self.result_bits = 8.0 * rules.result_bytes
         self.result_bytes = rules.result_bytes
         self.uplink = uplink
         self.downlink = downlink
         self.log = log
+        self.tasks = TaskSlots()
         self.n_layers = profile.n_layers
         self.device_flops_by_split = profile.device_flops(np.arange(self.n_layers + 1))
         self.total_flops = profile.total_flops
         upload = profile.upload_bytes(np.arange(self.n_layers + 1))
         upload[0] = rules.input_bytes
         self.upload_bytes_by_split = upload
-        self._ended = [0] * len(TASK_STATUSES)  # tasks ended, by status code
-        self._tx_power_w = devices.tx_power_w.tolist()
-        self._bs_of_list = bs_of.tolist()  # refreshed by sync after every re-attachment
-        self._spent_devices: list[int] = []  # radio energy, applied to batteries by sync
-        self._spent_j: list[float] = []
-        self._pending: list[list] = [[] for _ in servers]  # arrival heaps per server
-        heap_of = {id(server): heap for server, heap in zip(servers, self._pending)}
-        self._bs_routes = [(link, heap_of[id(server)])
-                           for link, server in zip(routes.bs_links, bs_server)]
-        self._seq = 0
-        self._local_only: dict[int, list[tuple[float, Task]]] = {}  # by tick of completion
+        self._ended = np.zeros(len(TASK_STATUSES), dtype=np.int64)  # tasks ended, by status
+        # radio energy, applied to batteries by sync: (devices, joules) pieces
+        self._spent: list[tuple[np.ndarray, np.ndarray]] = []
+        # server arrivals not yet admitted, in order of insertion (see flow_kernels.py)
+        self._p_time = np.zeros(1024)
+        self._p_slot = np.zeros(1024, dtype=np.int64)
+        self._p_server = np.zeros(1024, dtype=np.int64)
+        self._n_pending = 0
+        # fully local tasks still computing: when they end, and their slots
+        self._local_done = np.zeros(0)
+        self._local_slot = np.zeros(0, dtype=np.int64)
 
     # ------------------------------------------------------------------ arrivals
 
@@ -154,140 +180,126 @@ class TaskFlow:
         self.log.put(ids, t_arrival=times, device=devs, split_layer=split, bytes_up=up_bytes,
                      device_energy_j=energy)
         if not alive.all():
-            self._end(ids[~alive], times[~alive], [BATTERY_EMPTY] * int((~alive).sum()))
+            self._end(ids[~alive], times[~alive], np.full(int((~alive).sum()), BATTERY_EMPTY))
             ids, times, devs, split, f_dev, scale, up_bytes = (
                 a[alive] for a in (ids, times, devs, split, f_dev, scale, up_bytes))
         f_srv = self.total_flops * scale - f_dev
         compute_s = f_dev / state.compute_flops[devs]
         done_at = fifo_finish(times, devs, compute_s, state.compute_free_at)
         self.log.put(ids, t_local_done=done_at)
-        tasks = list(map(Task, ids.tolist(), devs.tolist(), (times + self.deadline_s).tolist(),
-                         f_srv.tolist(), up_bytes.tolist()))
+        slots = self.tasks.add(ids, devs, times + self.deadline_s, f_srv, up_bytes)
         local = split == self.n_layers
         if local.any():  # fully local tasks end on the device; the others upload
-            for where in np.flatnonzero(local).tolist():
-                done = float(done_at[where])
-                self._local_only.setdefault(int(done // self.tick_s), []).append(
-                    (done, tasks[where]))
-            sending = np.flatnonzero(~local)
-            devs, done_at, up_bytes = devs[sending], done_at[sending], up_bytes[sending]
-            tasks = [tasks[i] for i in sending.tolist()]
-        self.uplink.enqueue_many(devs, done_at, 8.0 * up_bytes, tasks)
+            self._local_done = np.concatenate((self._local_done, done_at[local]))
+            self._local_slot = np.concatenate((self._local_slot, slots[local]))
+            sending = ~local
+            devs, done_at, up_bytes, slots = (devs[sending], done_at[sending],
+                                              up_bytes[sending], slots[sending])
+        self.uplink.enqueue_many(devs, done_at, 8.0 * up_bytes, slots)
 
-    def finish_local(self, k: int, t1: float) -> None:
-        """Complete the fully local tasks whose device compute ends in tick k."""
-        ready = self._local_only.pop(k, None)
-        if not ready:
+    def finish_local(self, t1: float) -> None:
+        """Complete the fully local tasks whose device compute ends before t1."""
+        if not len(self._local_done):
             return
-        later = [entry for entry in ready if entry[0] >= t1]  # rounding put them a tick early
-        if later:
-            self._local_only.setdefault(k + 1, []).extend(later)
-        self._complete((task, t) for t, task in ready if t < t1)
+        ending = self._local_done < t1
+        if ending.any():
+            self._complete(self._local_slot[ending], self._local_done[ending])
+            self._local_done = self._local_done[~ending]
+            self._local_slot = self._local_slot[~ending]
 
     # ------------------------------------------------------------------ uplink and servers
 
-    def after_uplink(self, completed: list[Completion]) -> None:
+    def after_uplink(self, finished: Finished) -> None:
         """Uplink transfers ended (in time order): pay the radio energy, cross the backhaul
         towards the base station's server."""
-        if not completed:
+        slots, starts, ends = finished
+        if not len(slots):
             return
-        tx_power, bs_of, drop_late = self._tx_power_w, self._bs_of_list, self.drop_late
-        routes, push, seq = self._bs_routes, heapq.heappush, self._seq
-        rows = []  # one tuple per task, transposed once below (cheaper than six appends)
-        dropped, drop_times = [], []
-        for task, t_start, t_finish in completed:
-            d = task.device
-            b = bs_of[d]
-            rows.append((task.id, t_start, t_finish, b, d, tx_power[d] * (t_finish - t_start)))
-            if drop_late and t_finish > task.deadline:
-                dropped.append(task.id)
-                drop_times.append(t_finish)
-                continue
-            task.bs = b
-            link, pending = routes[b]
-            seq += 1
-            push(pending, (link.send(t_finish, task.bytes_up, UP), seq, task))
-        self._seq = seq
-        ids, starts, finishes, base_stations, devices, energy = zip(*rows)
-        self.log.put(ids, t_uplink_start=starts, t_uplink_done=finishes, bs=base_stations)
+        tasks, links = self.tasks, self.routes.links
+        self._reserve_pending(len(slots))
+        bs, dropped, self._n_pending = cross_backhaul(
+            slots, ends, self.drop_late, tasks.device, tasks.deadline, tasks.bytes_up,
+            tasks.bs, self.bs_of, self.routes.server_of_bs, links.free_at, links.bits_sent,
+            links.busy_s, links.rate_bps, links.latency_s, self._p_time, self._p_slot,
+            self._p_server, self._n_pending)
+        ids, devices = tasks.id[slots], tasks.device[slots]
+        energy = self.devices.tx_power_w[devices] * (ends - starts)
+        self.log.put(ids, t_uplink_start=starts, t_uplink_done=ends, bs=bs)
         self.log.add(ids, "device_energy_j", energy)
-        self._spent_devices.extend(devices)
-        self._spent_j.extend(energy)
-        if dropped:
-            self._end(dropped, drop_times, [DROPPED] * len(dropped))
+        self._spent.append((devices, energy))
+        if dropped.any():
+            self._end(ids[dropped], ends[dropped], np.full(int(dropped.sum()), DROPPED))
+            tasks.release(slots[dropped])
+
+    def _reserve_pending(self, n: int) -> None:
+        """Room for n more pending server arrivals (compiled code cannot grow arrays)."""
+        need = self._n_pending + n
+        if need > len(self._p_time):
+            size = 2 * need
+            for name in ("_p_time", "_p_slot", "_p_server"):
+                old = getattr(self, name)
+                grown = np.zeros(size, dtype=old.dtype)
+                grown[:self._n_pending] = old[:self._n_pending]
+                setattr(self, name, grown)
 
     def admit(self, t1: float) -> None:
-        """Admit, in time order, every server arrival before t1 (edge servers, then cloud)."""
-        admitted = []  # (id, start, end, server index) per task
-        dropped, drop_times = [], []
-        drop_late, bs_links, bs_server = self.drop_late, self.bs_links, self.bs_server
-        cloud, result_bytes, result_bits = self.cloud, self.result_bytes, self.result_bits
-        enqueue, pop = self.downlink.enqueue, heapq.heappop
-        for index, server in enumerate(self.servers):
-            pending = self._pending[index]
-            if not pending or pending[0][0] >= t1:
-                continue
-            offload_wait = self.offload_wait_s.get(server.name)
-            admit_here = server.admit
-            while pending and pending[0][0] < t1:
-                t, _, task = pop(pending)
-                if drop_late and t > task.deadline:
-                    dropped.append(task.id)
-                    drop_times.append(t)
-                    continue
-                if offload_wait is not None and server.wait_s(t) > offload_wait:
-                    self._seq += 1
-                    arrive = self.cloud_links[server.name].send(t, task.bytes_up, UP)
-                    heapq.heappush(self._pending[-1], (arrive, self._seq, task))
-                    continue
-                start, end = admit_here(t, task.flops_server)
-                admitted.append((task.id, start, end, index))
-                # the small result goes back over the wired links, then the radio downlink
-                edge = bs_server[task.bs]
-                if server is cloud and edge is not cloud:
-                    end = self.cloud_links[edge.name].send(end, result_bytes, DOWN)
-                enqueue(task.device, bs_links[task.bs].send(end, result_bytes, DOWN),
-                        result_bits, task)
-        if admitted:
-            ids, starts, ends, where = zip(*admitted)
-            self.log.put(ids, t_server_start=starts, t_server_done=ends, server=where)
-        if dropped:
-            self._end(dropped, drop_times, [DROPPED] * len(dropped))
+        """Admit, in time order, every server arrival before t1 (edge servers, then cloud);
+        results head back towards the radio downlink."""
+        if not self._n_pending:
+            return
+        tasks, links, farm, routes = self.tasks, self.routes.links, self.routes.servers, \
+            self.routes
+        self._reserve_pending(self._n_pending)  # an edge server may forward each to the cloud
+        farm.reserve_intervals(self._n_pending)
+        (slots, starts, ends, servers, ready, drop_slots, drop_times, self._n_pending,
+         farm.n_intervals) = admit_arrivals(
+            t1, self.drop_late, self.result_bytes, self._p_time, self._p_slot, self._p_server,
+            self._n_pending, tasks.device, tasks.deadline, tasks.flops_server, tasks.bytes_up,
+            tasks.bs, routes.server_of_bs, routes.cloud_link_of, routes.offload_wait_s,
+            farm.free_at, farm.heap_start, farm.core_flops, farm.flops_done,
+            farm.tasks_admitted, farm.interval_server, farm.interval_start, farm.interval_end,
+            farm.n_intervals, links.free_at, links.bits_sent, links.busy_s, links.rate_bps,
+            links.latency_s)
+        if len(slots):
+            self.log.put(tasks.id[slots], t_server_start=starts, t_server_done=ends,
+                         server=servers)
+            self.downlink.enqueue_many(tasks.device[slots], ready,
+                                       np.full(len(slots), 8.0 * self.result_bytes), slots)
+        if len(drop_slots):
+            self._end(tasks.id[drop_slots], drop_times, np.full(len(drop_slots), DROPPED))
+            tasks.release(drop_slots)
 
-    def after_downlink(self, completed: list[Completion]) -> None:
+    def after_downlink(self, finished: Finished) -> None:
         """Results arrived on their devices: the tasks are complete."""
-        if completed:
-            self._complete((task, t_finish) for task, _, t_finish in completed)
+        if len(finished.payloads):
+            self._complete(finished.payloads, finished.ends)
 
     # ------------------------------------------------------------------ endings
 
-    def _complete(self, finished) -> None:
-        """End (task, t_done) pairs: done, or late (missed, or dropped with drop_late)."""
+    def _complete(self, slots: np.ndarray, t_done: np.ndarray) -> None:
+        """End the tasks in `slots` at `t_done`: done, or late (missed, or dropped with
+        drop_late)."""
         late_status = DROPPED if self.drop_late else MISSED
-        rows = [(task.id, t_done, late_status if t_done > task.deadline else DONE)
-                for task, t_done in finished]
-        if rows:
-            ids, times, statuses = zip(*rows)
-            self._end(ids, times, statuses)
+        status = np.where(t_done > self.tasks.deadline[slots], late_status, DONE)
+        self._end(self.tasks.id[slots], t_done, status)
+        self.tasks.release(slots)
 
-    def _end(self, ids, t_done, status: list[int]) -> None:
-        for code in status:
-            self._ended[code] += 1
+    def _end(self, ids: np.ndarray, t_done: np.ndarray, status: np.ndarray) -> None:
+        self._ended += np.bincount(status, minlength=len(self._ended))
         self.log.end(ids, t_done, status)
 
     def sync(self) -> None:
-        """Apply buffered energy to the devices and buffered records to the log; pick up the
-        latest attachments. The engine calls it at every large-scale update."""
-        if self._spent_devices:
-            devices = np.array(self._spent_devices)
-            spent = np.array(self._spent_j)
+        """Apply buffered energy to the devices and buffered records to the log. The engine
+        calls it at every large-scale update."""
+        if self._spent:
+            devices = np.concatenate([d for d, _ in self._spent])
+            spent = np.concatenate([j for _, j in self._spent])
             np.subtract.at(self.devices.battery_j, devices, spent)
             np.add.at(self.devices.energy_used_j, devices, spent)
-            self._spent_devices, self._spent_j = [], []
-        self._bs_of_list = self.bs_of.tolist()
+            self._spent = []
         self.log.sync()
 
     def counts(self) -> dict[str, int]:
-        ended = dict(zip(TASK_STATUSES, self._ended))
-        ended["in_flight"] = self.log.n_issued - sum(self._ended)
+        ended = dict(zip(TASK_STATUSES, self._ended.tolist()))
+        ended["in_flight"] = self.log.n_issued - int(self._ended.sum())
         return {"arrived": self.log.n_issued, **ended}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,7 +36,19 @@ THREADED_MEMBERS = 20_000
 
 # device indices -> (received power over the whole band in mW, noise + interference mW/Hz)
 LinkFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
-Completion = tuple[Any, float, float]  # (payload, t_start, t_finish)
+
+
+class Finished(NamedTuple):
+    """Transfers that ended in a tick, in order of their end times."""
+
+    payloads: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+
+
+NOTHING_FINISHED = Finished(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+_NO_TRANSFERS = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0),
+                 np.zeros(0, dtype=np.int64))
 
 
 class RadioPool:
@@ -61,81 +73,62 @@ class RadioPool:
         self._track_airtime = False
         self.weights: np.ndarray | None = None  # share weights; None = equal shares
         self._ones = np.ones(n_devices)
-        # transfer slots: arrays for the kernels, payloads here; freed slots are reused
+        # transfer slots: arrays for the kernels, each with its payload (an int: the caller's
+        # key, a task slot for the engine); freed slots are reused, from a stack
         self._slot_ready = np.zeros(0)
         self._slot_bits = np.zeros(0)
         self._slot_next = np.zeros(0, dtype=np.int64)
-        self._payloads: list[Any] = []
-        self._free: list[int] = []
-        # transfers queued since the last tick, linked in by the next `advance`: batches
-        # from `enqueue_many` as arrays, in queue order with the single ones between them
+        self._slot_payload = np.zeros(0, dtype=np.int64)
+        self._n_slots = 0  # slots ever used
+        self._free = np.zeros(0, dtype=np.int64)
+        self._n_free = 0
+        # batches queued since the last tick, linked in by the next `advance`, in queue order
         self._new_batches: list[tuple[np.ndarray, ...]] = []
-        self._new_device: list[int] = []
-        self._new_ready: list[float] = []
-        self._new_bits: list[float] = []
-        self._new_slot: list[int] = []
         # cumulative per base station, for the links table
         self.bits_sent = np.zeros(n_bs)
         self.tx_s = np.zeros(n_bs)  # transmitter-seconds: mean concurrent senders x time
         self.busy_hz_s = np.zeros(n_bs)  # band in use: Hz x seconds
         self.band_busy_s = np.zeros(n_bs)  # time with at least one transfer in progress
 
-    def enqueue(self, device: int, ready_s: float, bits: float, payload: Any) -> None:
-        """Queue a transfer that can start at `ready_s` (in the current tick or later)."""
-        # hot path (once per transfer): appends only; the next advance links them in
-        if self._free:
-            slot = self._free.pop()
-            self._payloads[slot] = payload
-        else:
-            slot = len(self._payloads)
-            self._payloads.append(payload)
-        self._new_device.append(device)
-        self._new_ready.append(ready_s)
-        self._new_bits.append(bits)
-        self._new_slot.append(slot)
-
     def enqueue_many(self, devices: np.ndarray, ready_s: np.ndarray, bits: np.ndarray,
-                     payloads: list) -> None:
-        """`enqueue` for a batch of transfers, in their order (the same slots as one call
-        each)."""
-        free, stored = self._free, self._payloads
-        reused = [free.pop() for _ in range(min(len(free), len(payloads)))]
-        for slot, payload in zip(reused, payloads):
-            stored[slot] = payload
-        first_new = len(stored)
-        stored.extend(payloads[len(reused):])
-        self._seal_singles()
-        slots = np.concatenate((np.array(reused, dtype=np.int64),
-                                np.arange(first_new, len(stored), dtype=np.int64)))
+                     payloads: np.ndarray) -> None:
+        """Queue transfers, in this order, that can start at `ready_s` (in the current tick
+        or later); each carries its int payload back when it ends."""
+        n = len(payloads)
+        reused = min(n, self._n_free)
+        self._n_free -= reused
+        first_new = self._n_slots
+        self._n_slots += n - reused
+        slots = np.concatenate((self._free[self._n_free:self._n_free + reused],
+                                np.arange(first_new, self._n_slots, dtype=np.int64)))
+        self._grow_slots(self._n_slots)
+        self._slot_payload[slots] = payloads
         self._new_batches.append((np.asarray(devices, dtype=np.int64),
                                   np.asarray(ready_s, dtype=float),
                                   np.asarray(bits, dtype=float), slots))
 
-    def _seal_singles(self) -> None:
-        """The single transfers queued so far become one batch (keeping the queue order)."""
-        if self._new_device:
-            self._new_batches.append((
-                np.array(self._new_device, dtype=np.int64),
-                np.array(self._new_ready, dtype=float),
-                np.array(self._new_bits, dtype=float), np.array(self._new_slot, dtype=np.int64)))
-            self._new_device, self._new_ready, self._new_bits, self._new_slot = [], [], [], []
-
-    def _link_new(self, t1: float) -> np.ndarray:
-        """Link the transfers queued since the last tick; return the devices sending in the
-        tick that ends at t1."""
-        if len(self._payloads) > len(self._slot_ready):  # grow the slot arrays (doubling)
-            size = max(1024, 2 * len(self._payloads))
+    def _grow_slots(self, n: int) -> None:
+        """Room for n slots in the slot arrays (doubling)."""
+        if n > len(self._slot_ready):
+            size = max(1024, 2 * n)
             grow = size - len(self._slot_ready)
             self._slot_ready = np.concatenate((self._slot_ready, np.zeros(grow)))
             self._slot_bits = np.concatenate((self._slot_bits, np.zeros(grow)))
             self._slot_next = np.concatenate((self._slot_next, np.full(grow, -1, np.int64)))
-        self._seal_singles()
+            self._slot_payload = np.concatenate((self._slot_payload,
+                                                 np.zeros(grow, dtype=np.int64)))
+            self._free = np.concatenate((self._free, np.zeros(grow, dtype=np.int64)))
+
+    def _link_new(self, t1: float) -> np.ndarray:
+        """Link the transfers queued since the last tick; return the devices sending in the
+        tick that ends at t1."""
         batches = self._new_batches
-        if batches:
+        if len(batches) == 1:
+            device, ready, bits, slot = batches[0]
+        elif batches:
             device, ready, bits, slot = (np.concatenate(column) for column in zip(*batches))
         else:
-            device, ready, bits, slot = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0),
-                                         np.zeros(0, dtype=np.int64))
+            device, ready, bits, slot = _NO_TRANSFERS
         members = enqueue_and_collect(device, ready, bits, slot, self.head, self.busy,
                                       self.qlen, self._slot_ready, self._slot_bits,
                                       self._slot_next, t1)
@@ -143,12 +136,12 @@ class RadioPool:
         return members
 
     def advance(self, t0: float, t1: float, link_fn: LinkFn,
-                bs_of: np.ndarray) -> list[Completion]:
+                bs_of: np.ndarray) -> Finished:
         """Send over the tick [t0, t1) with processor sharing per band; return the transfers
         that ended, in order of their end times."""
         members = self._link_new(t1)
         if not len(members):
-            return []
+            return NOTHING_FINISHED
         rx, noise = link_fn(members)
         share = share_bands if len(members) < THREADED_MEMBERS else _interruptible(share_bands)
         slots, starts, ends = share(
@@ -158,14 +151,10 @@ class RadioPool:
             self.remaining_bits, self.started_at, self.qlen, self._slot_ready,
             self._slot_bits, self._slot_next, self.rate_bps, self.airtime_s,
             self._track_airtime, self.bits_sent, self.tx_s, self.busy_hz_s, self.band_busy_s)
-        if not len(slots):
-            return []
-        slots = slots.tolist()
-        payloads = self._payloads
-        done = [(payloads[s], start, end)
-                for s, start, end in zip(slots, starts.tolist(), ends.tolist())]
-        self._free.extend(slots)
-        return done
+        n = len(slots)
+        self._free[self._n_free:self._n_free + n] = slots
+        self._n_free += n
+        return Finished(self._slot_payload[slots], starts, ends)
 
     def track_airtime(self) -> None:
         """Keep each device's time spent sending (for interference), from now on."""

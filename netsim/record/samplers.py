@@ -9,20 +9,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from netsim.network.links import Link
+from netsim.network.links import WiredLinks
 from netsim.network.radio import RadioPool
 from netsim.record.recorder import RunRecorder
 from netsim.record.tables import DEVICES, MARKET_DEVICE_COLUMNS, categories
 
 if TYPE_CHECKING:  # for type hints only: no runtime dependency
-    from netsim.entities.servers import ComputeServer
+    from netsim.entities.servers import ServerFarm
 
 
 class ServerLinkSampler:
     """Every `sample_s`: server queue and busy fraction; radio and wired link throughput."""
 
-    def __init__(self, recorder: RunRecorder, servers: list[ComputeServer], bs_ids: list[str],
-                 uplink: RadioPool, downlink: RadioPool, wired: list[Link]):
+    def __init__(self, recorder: RunRecorder, servers: ServerFarm, bs_ids: list[str],
+                 uplink: RadioPool, downlink: RadioPool, wired: WiredLinks):
         self.recorder = recorder
         self.servers = servers
         self.radio = [("radio_up", uplink), ("radio_down", downlink)]
@@ -40,13 +40,13 @@ class ServerLinkSampler:
         window = t - self.t_last
         if window <= 0:
             return
-        for server in self.servers:
-            flops, tasks, busy_s = self._delta(server.name, [
-                server.flops_done, server.tasks_admitted, server.busy_core_s(t)])
-            self.recorder.servers.rows.append((t, server.name, server.cores,
-                                               server.queue_length(t),
-                                               busy_s / (window * server.cores), flops,
-                                               int(tasks)))
+        farm = self.servers
+        for index, (name, cores) in enumerate(zip(farm.names, farm.cores.tolist())):
+            flops, tasks, busy_s = self._delta(name, [
+                float(farm.flops_done[index]), int(farm.tasks_admitted[index]),
+                farm.busy_core_s(index, t)])
+            self.recorder.servers.rows.append((t, name, cores, farm.queue_length(index, t),
+                                               busy_s / (window * cores), flops, int(tasks)))
         rows = self.recorder.links.rows
         for kind, pool in self.radio:
             bits = self._delta(f"{kind}:bits", pool.bits_sent)
@@ -56,11 +56,13 @@ class ServerLinkSampler:
                                            bits, tx_s, hz_s):
                 rows.append((t, name, kind, band, math.nan, b / window, x / window,
                              min(1.0, h / window / band)))
-        for link in self.wired:
+        wired = self.wired
+        for index, (name, rate) in enumerate(zip(wired.names, wired.rate_bps.tolist())):
             for direction, kind in ((0, "wired_up"), (1, "wired_down")):
-                key = f"{link.name}:{kind}"
-                bits, busy = self._delta(key, [link.bits_sent[direction], link.busy_s[direction]])
-                rows.append((t, key, kind, math.nan, link.rate_bps, bits / window, math.nan,
+                key = f"{name}:{kind}"
+                bits, busy = self._delta(key, [float(wired.bits_sent[index, direction]),
+                                               float(wired.busy_s[index, direction])])
+                rows.append((t, key, kind, math.nan, rate, bits / window, math.nan,
                              min(1.0, busy / window)))
         self.t_last = t
 
