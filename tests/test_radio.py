@@ -7,6 +7,7 @@ import pytest
 
 import netsim
 from netsim.network.channel import Channel
+from netsim.network.large_scale_kernels import nearest_base_stations
 from netsim.network.pathloss import los_probability, path_loss_db
 from netsim.network.radio import RadioPool
 from netsim.scenario.schema import ChannelSpec
@@ -264,3 +265,18 @@ def test_shadowing_decorrelates_over_38901_distances_by_default(model, los_m, nl
         moved = np.full(n, d_corr)  # odometer: each device moved d_corr since
         after = channel.candidate_loss_db(xy, cand, moved)[:, 0]
         assert np.corrcoef(before, after)[0, 1] == pytest.approx(np.exp(-1.0), abs=0.02)
+
+
+def test_nearest_base_stations_are_the_k_closest_nearest_first_with_the_serving_one():
+    rng = np.random.default_rng(3)
+    xy, bs_xy = rng.uniform(0, 1000, (500, 2)), rng.uniform(0, 1000, (30, 2))
+    distance = np.hypot(*(xy[:, None, :] - bs_xy[None, :, :]).transpose(2, 0, 1))
+    by_distance = np.argsort(distance, axis=1, kind="stable")  # the oracle: a full sort
+    cand = nearest_base_stations(xy, bs_xy, 4, np.full(500, -1))
+    assert np.array_equal(cand, by_distance[:, :4])
+    serving = by_distance[:, 10]  # far away: it takes the farthest measured place
+    cand = nearest_base_stations(xy, bs_xy, 4, serving)
+    assert np.array_equal(cand[:, :3], by_distance[:, :3])
+    assert np.array_equal(cand[:, 3], serving)
+    near = by_distance[:, 1]  # already measured: nothing changes
+    assert np.array_equal(nearest_base_stations(xy, bs_xy, 4, near), by_distance[:, :4])

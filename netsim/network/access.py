@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from netsim.network.channel import Channel
+from netsim.network.large_scale_kernels import filter_and_attach, nearest_base_stations
 
 if TYPE_CHECKING:  # for type hints only: no runtime dependency
     from netsim.scenario.schema import ChannelSpec
@@ -42,7 +42,7 @@ class RadioAccess:
         self.n_devices, self.n_bs = n, n_bs
         self.k = min(spec.handover_candidates, n_bs)
         self.keep_candidate_gains = keep_candidate_gains
-        self._nearest = cKDTree(bs_xy) if self.k < n_bs else None
+        self._no_serving = np.full(n, -1, dtype=np.int64)
         self._filtered_loss_db = np.full((n, n_bs), np.nan)
         self._measured = np.zeros((n, self.k), dtype=np.int64)  # flat pair indices
         self.bs_of = np.zeros(n, dtype=np.int64)  # shared: updated in place on handover
@@ -74,41 +74,20 @@ class RadioAccess:
     def attach(self, xy: np.ndarray, odometer_m: np.ndarray, initial: bool = False) -> None:
         """Measure, filter and hand over (the first time: attach to the best)."""
         spec, n, k = self.spec, self.n_devices, self.k
-        if k < self.n_bs:
-            # the k nearest, nearest first, from a k-d tree of the base stations: O(N log B)
-            # where comparing every device with every base station was O(N B) (at 100,000
-            # devices and 169 base stations, 0.8 s an update)
-            cand = self._nearest.query(xy, k)[1].reshape(n, k).astype(np.int64)
-            if not initial:  # keep the serving base station among the measured ones
-                missing = ~(cand == self.bs_of[:, None]).any(axis=1)
-                cand[missing, k - 1] = self.bs_of[missing]
+        if k < self.n_bs:  # the k nearest, nearest first, and the serving one
+            serving = self._no_serving if initial else self.bs_of
+            cand = nearest_base_stations(xy, self.bs_xy, k, serving)
         else:
             cand = np.broadcast_to(np.arange(k), (n, k))
         loss = self.channel.candidate_loss_db(xy, cand, odometer_m)
         # filtered losses live in an N x B array, NaN where a pair was not measured last time
-        store, pairs = self._filtered_loss_db.ravel(), self.channel.pair_index(cand)
-        previous = store[pairs]
-        filtered = np.where(np.isnan(previous), loss,
-                            previous + spec.handover_filter * (loss - previous))
-        store[self._measured] = np.nan
-        store[pairs] = filtered
+        pairs = self.channel.pair_index(cand)
+        handovers, self.up_rx_mw, self.down_rx_mw, up_cand, down_cand = filter_and_attach(
+            loss, cand, pairs, self._filtered_loss_db.ravel(), self._measured,
+            spec.handover_filter, spec.handover_margin_db, initial, self.bs_of,
+            self._up_gain, self._dl_gain, self._bs_gain, self._bs_tx, self.keep_candidate_gains)
         self._measured = pairs
-        every = np.arange(n)
-        best = np.argmin(filtered, axis=1)
-        if initial:
-            column = best
-        else:
-            column = np.argmax(cand == self.bs_of[:, None], axis=1)
-            switch = filtered[every, best] < filtered[every, column] - spec.handover_margin_db
-            self.handovers += int(switch.sum())
-            column = np.where(switch, best, column)
-        self.bs_of[:] = cand[every, column]  # in place: the task flow shares this array
-        path = db_to_linear(-loss[every, column]) * self._bs_gain[self.bs_of]
-        self.up_rx_mw = self._up_gain * path
-        self.down_rx_mw = self._bs_tx[self.bs_of] * self._dl_gain * path
-        if not self.keep_candidate_gains:
-            return
-        self.candidates = np.array(cand)
-        path = db_to_linear(-loss) * self._bs_gain[self.candidates]
-        self.up_rx_candidates_mw = self._up_gain[:, None] * path
-        self.down_rx_candidates_mw = self._bs_tx[self.candidates] * self._dl_gain[:, None] * path
+        self.handovers += handovers
+        if self.keep_candidate_gains:
+            self.candidates = np.array(cand)
+            self.up_rx_candidates_mw, self.down_rx_candidates_mw = up_cand, down_cand

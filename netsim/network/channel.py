@@ -17,21 +17,30 @@ the scenario's highest spectral efficiency.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from netsim.network.fading import FADING_MODELS
+from netsim.network.large_scale_kernels import (
+    ALWAYS_LOS,
+    LOS_BY_PROBABILITY,
+    NEVER_LOS,
+    pair_losses,
+)
 from netsim.network.pathloss import (
+    PATH_LOSS_MODELS,
     SHADOWING_DECORRELATION_M,
     SHADOWING_SIGMA_DB,
-    los_probability,
-    path_loss_db,
 )
 from netsim.rng import stream
 
 if TYPE_CHECKING:  # for type hints only: no runtime dependency
     from netsim.scenario.schema import ChannelSpec
+
+
+_NO_NORMALS = np.zeros((0, 0))
 
 
 def dbm_to_mw(dbm: np.ndarray | float) -> np.ndarray:
@@ -75,51 +84,31 @@ class Channel:
         cand[i, :] (cheaper than take_along_axis at every size here)."""
         return self._row_base[: len(cand)] + cand
 
-    def _los(self, d2d: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-        if self.spec.los == "los":
-            return np.ones(d2d.shape, dtype=bool)
-        if self.spec.los == "nlos":
-            return np.zeros(d2d.shape, dtype=bool)
-        h_ut = self.device_height_m[: len(d2d), None]
-        return self._los_draw.ravel()[pairs] < los_probability(self.spec.path_loss, d2d, h_ut)
-
     def candidate_loss_db(self, xy: np.ndarray, cand: np.ndarray,
                           odometer_m: np.ndarray) -> np.ndarray:
         """Path loss plus shadowing (dB) of every device i to base stations cand[i, :].
 
         `cand` is an (N, k) array of distinct base stations per row. Advances each pair's
-        shadowing to its device's odometer (distance travelled)."""
-        dx = xy[:, 0:1] - self.bs_xy[cand, 0]
-        dy = xy[:, 1:2] - self.bs_xy[cand, 1]
-        d2d = np.hypot(dx, dy)
+        shadowing to its device's odometer (distance travelled). Compiled, per pair
+        (network/large_scale_kernels.py)."""
         pairs = self.pair_index(cand)
-        los = self._los(d2d, pairs)
-        loss = path_loss_db(self.spec.path_loss, d2d, self.bs_carrier_ghz[cand],
-                            self.bs_height_m[cand], self.device_height_m[:, None], los)
-        if self.spec.absorption_db_per_km > 0:
-            loss += self.spec.absorption_db_per_km * d2d / 1000.0
-        if not self._shadowing_on:
-            return loss
         shadow_z, shadow_odometer = self._shadow_z.ravel(), self._shadow_odometer.ravel()
-        moved = odometer_m[:, None] - shadow_odometer[pairs]
-        z = shadow_z[pairs]
-        if np.any(moved > 0):
-            rho = np.exp(-moved / self._decorrelation_m(los))
-            z = rho * z + np.sqrt(1.0 - rho * rho) * self._shadow_rng.standard_normal(z.shape)
-            shadow_z[pairs] = z
-            shadow_odometer[pairs] = odometer_m[:, None]
-        if self.spec.shadowing_db is None:
-            sigma = np.where(los, SHADOWING_SIGMA_DB[(self.spec.path_loss, True)],
-                             SHADOWING_SIGMA_DB[(self.spec.path_loss, False)])
-        else:
-            sigma = self.spec.shadowing_db
-        return loss + sigma * z
-
-    def _decorrelation_m(self, los: np.ndarray) -> np.ndarray | float:
-        if self.spec.shadowing_decorrelation_m is not None:
-            return self.spec.shadowing_decorrelation_m
-        return np.where(los, SHADOWING_DECORRELATION_M[(self.spec.path_loss, True)],
-                        SHADOWING_DECORRELATION_M[(self.spec.path_loss, False)])
+        moved = self._shadowing_on and bool(np.any(odometer_m[:, None] > shadow_odometer[pairs]))
+        normals = self._shadow_rng.standard_normal(cand.shape) if moved else _NO_NORMALS
+        spec = self.spec
+        los_mode = {"los": ALWAYS_LOS, "nlos": NEVER_LOS}.get(spec.los, LOS_BY_PROBABILITY)
+        model = spec.path_loss
+        return pair_losses(
+            xy, cand, pairs, self.bs_xy, self.bs_carrier_ghz, self.bs_height_m,
+            self.device_height_m, los_mode, self._los_draw.ravel(),
+            PATH_LOSS_MODELS[model].coefficients, spec.absorption_db_per_km,
+            self._shadowing_on, shadow_z, shadow_odometer, odometer_m, normals,
+            np.array([math.nan if spec.shadowing_db is None else spec.shadowing_db,
+                      SHADOWING_SIGMA_DB[(model, True)], SHADOWING_SIGMA_DB[(model, False)]]),
+            np.array([math.nan if spec.shadowing_decorrelation_m is None
+                      else spec.shadowing_decorrelation_m,
+                      SHADOWING_DECORRELATION_M[(model, True)],
+                      SHADOWING_DECORRELATION_M[(model, False)]]))
 
     def fading_gain(self, index: np.ndarray, t: float) -> np.ndarray:
         """Complex small-scale gains (scattered part, E|h|^2 = 1) of devices `index` at t."""

@@ -1,4 +1,4 @@
-"""Large-scale path loss of 3GPP TR 38.901 (Table 7.4.1-1), vectorised with numpy.
+"""Large-scale path loss of 3GPP TR 38.901 (Table 7.4.1-1), compiled per pair.
 
 UMi street canyon and UMa, LOS and NLOS, with the 38.901 LOS probabilities (Table 7.4.2-1)
 and shadowing sigmas. 38.901 is specified for 0.5-100 GHz; above 100 GHz (sub-THz) we keep
@@ -13,9 +13,11 @@ draws h_E at random; we keep 1 m).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import boolean, float64, njit, vectorize
 
 SPEED_OF_LIGHT_MPS = 299_792_458.0
 MIN_DISTANCE_M = 10.0
@@ -42,6 +44,13 @@ class PathLossModel:
     shadowing_sigma_db: tuple[float, float]
     decorrelation_m: tuple[float, float]
 
+    @property
+    def coefficients(self) -> tuple[float, ...]:
+        """The formulas' numbers, in the order the compiled functions take them."""
+        return (self.los_offset, self.los_near_slope, self.los_far_term, self.nlos_offset,
+                self.nlos_distance, self.nlos_frequency, self.nlos_height, self.los_decay_m,
+                float(self.los_height_term))
+
 
 # one model per scenario `channel.path_loss` name (a test checks the schema names the same)
 PATH_LOSS_MODELS = {
@@ -66,17 +75,65 @@ def _model(name: str) -> PathLossModel:
     return model
 
 
+# The formulas are written once, for one pair, and compiled: the array functions below apply
+# them element-wise (as numpy ufuncs), and the radio access's compiled update calls them per
+# pair without intermediate arrays (network/access_kernel.py).
+
+@njit(cache=True, nogil=True)
+def pair_los_probability(d2d_m, h_ut_m, c):  # pragma: no cover
+    """P(LOS) of one pair (see `los_probability`); `c` = `PathLossModel.coefficients`."""
+    d = d2d_m if d2d_m > 1e-9 else 1e-9
+    if d <= 18.0:
+        return 1.0
+    p = 18.0 / d + math.exp(-d / c[7]) * (1.0 - 18.0 / d)
+    if c[8] != 0.0:
+        excess = (h_ut_m - 13.0) / 10.0
+        c_prime = (excess if excess > 0.0 else 0.0) ** 1.5
+        p = p * (1.0 + c_prime * 1.25 * (d / 100.0) ** 3.0 * math.exp(-d / 150.0))
+    return p
+
+
+@njit(cache=True, nogil=True)
+def pair_path_loss_db(d2d_m, carrier_ghz, h_bs_m, h_ut_m, los, c):  # pragma: no cover
+    """Path loss (dB) of one pair (see `path_loss_db`); `c` = `PathLossModel.coefficients`."""
+    d2d = d2d_m if d2d_m > MIN_DISTANCE_M else MIN_DISTANCE_M
+    dh = h_bs_m - h_ut_m
+    dh2 = dh * dh
+    d3d = math.sqrt(d2d * d2d + dh2)
+    # breakpoint distance with an effective environment height of 1 m
+    d_bp = 4.0 * (h_bs_m - 1.0) * (h_ut_m - 1.0) * carrier_ghz * 1e9 / SPEED_OF_LIGHT_MPS
+    log_d3d, log_fc = math.log10(d3d), math.log10(carrier_ghz)
+    if d2d > d_bp:
+        pl_los = c[0] + 40.0 * log_d3d + 20.0 * log_fc - c[2] * math.log10(d_bp * d_bp + dh2)
+    else:
+        pl_los = c[0] + c[1] * log_d3d + 20.0 * log_fc
+    if los:
+        return pl_los
+    nlos = c[3] + c[4] * log_d3d + c[5] * log_fc - c[6] * (h_ut_m - 1.5)
+    return pl_los if pl_los > nlos else nlos
+
+
+@vectorize([float64(float64, float64, float64, float64, float64, float64, float64, float64,
+                    float64, float64, float64)], cache=True)
+def _los_probability_ufunc(d2d_m, h_ut_m, c0, c1, c2, c3, c4, c5, c6, c7,
+                           c8):  # pragma: no cover
+    return pair_los_probability(d2d_m, h_ut_m, (c0, c1, c2, c3, c4, c5, c6, c7, c8))
+
+
+@vectorize([float64(float64, float64, float64, float64, boolean, float64, float64, float64,
+                    float64, float64, float64, float64, float64, float64)], cache=True)
+def _path_loss_ufunc(d2d_m, carrier_ghz, h_bs_m, h_ut_m, los, c0, c1, c2, c3, c4, c5, c6, c7,
+                     c8):  # pragma: no cover
+    return pair_path_loss_db(d2d_m, carrier_ghz, h_bs_m, h_ut_m, los,
+                             (c0, c1, c2, c3, c4, c5, c6, c7, c8))
+
+
 def los_probability(model: str, d2d_m: np.ndarray,
                     h_ut_m: np.ndarray | float = 1.5) -> np.ndarray:
     """Probability of line of sight at 2-D distance d for outdoor users (38.901 Table
     7.4.2-1), with UMa's height term C'(h_UT) = ((h_UT - 13) / 10)^1.5 above 13 m."""
-    coefficients = _model(model)
-    d = np.maximum(d2d_m, 1e-9)
-    p = 18.0 / d + np.exp(-d / coefficients.los_decay_m) * (1.0 - 18.0 / d)
-    if coefficients.los_height_term:
-        c_prime = np.maximum((np.asarray(h_ut_m, dtype=float) - 13.0) / 10.0, 0.0) ** 1.5
-        p = p * (1.0 + c_prime * 1.25 * (d / 100.0) ** 3 * np.exp(-d / 150.0))
-    return np.where(d <= 18.0, 1.0, p)
+    return _los_probability_ufunc(np.asarray(d2d_m, dtype=float),
+                                  np.asarray(h_ut_m, dtype=float), *_model(model).coefficients)
 
 
 def path_loss_db(
@@ -88,21 +145,7 @@ def path_loss_db(
     los: np.ndarray | bool,
 ) -> np.ndarray:
     """Path loss in dB of `model` ('umi_street_canyon' or 'uma') at LOS or NLOS."""
-    d2d = np.maximum(d2d_m, MIN_DISTANCE_M)
-    fc = np.asarray(carrier_ghz, dtype=float)
-    h_bs, h_ut = np.asarray(h_bs_m), np.asarray(h_ut_m)
-    # breakpoint distance with an effective environment height of 1 m
-    d3d = np.sqrt(d2d**2 + (h_bs - h_ut) ** 2)
-    d_bp = 4.0 * (h_bs - 1.0) * (h_ut - 1.0) * fc * 1e9 / SPEED_OF_LIGHT_MPS
-    log_d3d, log_fc = np.log10(d3d), np.log10(fc)
-    dh2 = (h_bs - h_ut) ** 2
-    c = _model(model)
-    offset, far_term = c.los_offset, c.los_far_term
-    nlos = (c.nlos_offset + c.nlos_distance * log_d3d + c.nlos_frequency * log_fc
-            - c.nlos_height * (h_ut - 1.5))
-    pl_los = offset + c.los_near_slope * log_d3d + 20.0 * log_fc  # before the breakpoint
-    beyond = d2d > d_bp
-    if np.any(beyond):
-        far = offset + 40.0 * log_d3d + 20.0 * log_fc - far_term * np.log10(d_bp**2 + dh2)
-        pl_los = np.where(beyond, far, pl_los)
-    return np.where(los, pl_los, np.maximum(pl_los, nlos))
+    return _path_loss_ufunc(np.asarray(d2d_m, dtype=float),
+                            np.asarray(carrier_ghz, dtype=float),
+                            np.asarray(h_bs_m, dtype=float), np.asarray(h_ut_m, dtype=float),
+                            np.asarray(los, dtype=bool), *_model(model).coefficients)
