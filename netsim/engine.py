@@ -81,6 +81,7 @@ class Simulation:
         self._build_flow(scn, overwrite)
 
         self._next_slow_s = 0.0
+        self._next_slow_k = 0
         self._stop_signal: str | None = None
         self.sampler = ServerLinkSampler(self.recorder, self.servers, bss.ids, self.uplink,
                                          self.downlink, self.wired)
@@ -180,6 +181,8 @@ class Simulation:
     # ------------------------------------------------------------------ the tick
 
     def _tick_process(self):
+        """Tick after tick to the horizon. With steady links (no fading) a step spans the
+        ticks up to the next change of anything but the tasks (see `_step_end`)."""
         k = 0
         report_every = max(1, math.ceil(self.horizon_s / self.tick_s / 200))
         flush_every = max(1, round(self.scenario.record.flush_s / self.tick_s))
@@ -187,25 +190,44 @@ class Simulation:
         while True:
             if self._stop_signal is not None:  # a signal arrived: stop between ticks
                 raise KeyboardInterrupt(self._stop_signal)
-            t0 = self.env.now
-            t1 = min((k + 1) * self.tick_s, self.horizon_s)
-            if t1 <= t0:
+            t0 = k * self.tick_s  # env.now, exactly while steps are single ticks
+            if t0 >= self.horizon_s:
                 return
+            if t0 >= self._next_slow_s:
+                self._slow_step(k, t0)
+            k_end = self._step_end(k)
+            t1 = min(k_end * self.tick_s, self.horizon_s)
             self._tick(k, t0, t1)
-            if self.progress is not None and k % report_every == 0:
+            if self.progress is not None and (k_end - 1) // report_every != (k - 1) // report_every:
                 self.progress(t0, self.horizon_s)
             # what a killed run keeps: sampled rows every flush_s simulated or FLUSH_WALL_S
             # of wall time, and a heartbeat every few wall seconds
-            if k % flush_every == flush_every - 1 or recorder.flush_due():
+            if k_end // flush_every != k // flush_every or recorder.flush_due():
                 recorder.flush_sampled_tables()
             if recorder.beat_due():
                 recorder.heartbeat(t1)
-            yield self.env.timeout(t1 - t0)
-            k += 1
+            yield self.env.timeout(t1 - self.env.now)
+            k = k_end
+
+    def _step_end(self, k: int) -> int:
+        """The tick that ends the step starting at tick k: the next one; with steady links
+        (network/radio_links.py), the next at which a large-scale update, a sample, a market
+        round or a replayed rate is due. Transfers, queues and servers are exact over any
+        span (radio.py), so one step of n steady ticks is the same model as n ticks, for a
+        tenth of the work at the default ticks; floating-point sums may differ in the last
+        digits."""
+        if not self.links.steady:
+            return k + 1
+        due = [self._next_slow_k, _next_multiple(k, self._sample_every),
+               _next_multiple(k, self._device_sample_every),
+               _first_tick_at(self.links.next_change_s(), self.tick_s),
+               math.ceil(self.horizon_s / self.tick_s - 1e-9)]
+        if self.market is not None:
+            due.append(_first_tick_at(self.market.next_round_s, self.tick_s))
+        return max(k + 1, min(due))
 
     def _tick(self, k: int, t0: float, t1: float) -> None:
-        if t0 >= self._next_slow_s:
-            self._slow_step(k, t0)
+        """Move the tasks over [t0, t1) (a tick, or a step of steady ticks) and sample."""
         links = self.links
         links.start_tick(t0)
         self.flow.after_uplink(self.uplink.advance(
@@ -226,6 +248,7 @@ class Simulation:
             self.links.update_interference(t0, self.uplink, self.downlink)
         interval = self.scenario.channel.large_scale_update_s
         k_next = max(k + 1, math.ceil((t0 + interval) / self.tick_s - 1e-9))
+        self._next_slow_k = k_next
         self._next_slow_s = min(k_next * self.tick_s, self.horizon_s)
         if self._next_slow_s < self.horizon_s:
             self.movement.prepare(self._next_slow_s)
@@ -372,6 +395,24 @@ def run(loaded: LoadedScenario, out_dir: str | Path, seed: int | None = None,
     if not ignore_estimate:
         check_fits(loaded.scenario, loaded.base_dir)
     return Simulation(loaded, out_dir, seed, progress, overwrite, second_core).run()
+
+
+def _next_multiple(k: int, every: int) -> int:
+    """The first multiple of `every` after k."""
+    return (k // every + 1) * every
+
+
+def _first_tick_at(t: float, tick_s: float) -> int | float:
+    """The first tick whose start, as the engine computes it (k x tick_s), is at or after
+    t (inf for t = inf)."""
+    if math.isinf(t):
+        return math.inf
+    k = math.ceil(t / tick_s)
+    while k * tick_s < t:
+        k += 1
+    while k > 0 and (k - 1) * tick_s >= t:
+        k -= 1
+    return k
 
 
 class EngineMarketView:

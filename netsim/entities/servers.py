@@ -70,12 +70,12 @@ class ServerFarm:
         return running_busy_s(self.interval_server, self.interval_start, self.n_intervals,
                               server, t, self._ended_busy_s[server])
 
-    def queue_length(self, server: int, t: float) -> int:
-        """Tasks admitted (admission happens on arrival) whose service starts after t."""
+    def busy_and_queued(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """Every server's `busy_core_s(t)` and tasks admitted (admission happens on arrival)
+        whose service starts at or after t."""
         self._prune(t)
-        n = self.n_intervals
-        return int(np.count_nonzero((self.interval_server[:n] == server)
-                                    & (self.interval_start[:n] >= t)))
+        return every_server_busy_and_queued(self.interval_server, self.interval_start,
+                                            self.n_intervals, t, self._ended_busy_s)
 
     def _prune(self, t: float) -> None:
         if t > self._pruned_at:
@@ -130,6 +130,20 @@ def prune(interval_server, interval_start, interval_end, n, t,
             interval_end[kept] = interval_end[i]
             kept += 1
     return kept
+
+
+@njit(cache=True, nogil=True)
+def every_server_busy_and_queued(interval_server, interval_start, n, t,
+                                 ended_busy_s):  # pragma: no cover
+    """`running_busy_s` of every server, and how many of its intervals start at or after t."""
+    busy = np.zeros(len(ended_busy_s))
+    queued = np.zeros(len(ended_busy_s), np.int64)
+    for i in range(n):
+        given = t - interval_start[i]
+        busy[interval_server[i]] += given if given > 0.0 else 0.0
+        if interval_start[i] >= t:
+            queued[interval_server[i]] += 1
+    return ended_busy_s + busy, queued
 
 
 @njit(cache=True, nogil=True)

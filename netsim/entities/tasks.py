@@ -289,15 +289,15 @@ class TaskFlow:
         self.log.end(ids, t_done, status)
 
     def sync(self) -> None:
-        """Apply buffered energy to the devices and buffered records to the log. The engine
-        calls it at every large-scale update."""
+        """Apply buffered energy to the devices and, when enough have gathered, buffered
+        records to the log. The engine calls it at every large-scale update."""
         if self._spent:
             devices = np.concatenate([d for d, _ in self._spent])
             spent = np.concatenate([j for _, j in self._spent])
             np.subtract.at(self.devices.battery_j, devices, spent)
             np.add.at(self.devices.energy_used_j, devices, spent)
             self._spent = []
-        self.log.sync()
+        self.log.maybe_sync()
 
     def counts(self) -> dict[str, int]:
         ended = dict(zip(TASK_STATUSES, self._ended.tolist()))

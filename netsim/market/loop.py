@@ -49,6 +49,7 @@ class Market:
         self.observation_rng = stream(view.seed, "market/observation")
         self.recorded: list[Any] | None = None  # set to a list to keep every game's state
         self.epoch = 0
+        self.next_round_s = 0.0
         self.external = False  # set by netsim.gym.MarketEnv: decisions come from outside
         self.ask = env.event()
         self.waiting = None
@@ -68,6 +69,7 @@ class Market:
             start = time.perf_counter()
             yield from self.round()
             self.wall_s += time.perf_counter() - start
+            self.next_round_s = self.env.now + self.spec.epoch_s  # as SimPy will schedule it
             yield self.env.timeout(self.spec.epoch_s)
 
     def games(self):

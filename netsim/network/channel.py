@@ -110,6 +110,11 @@ class Channel:
                       SHADOWING_DECORRELATION_M[(model, True)],
                       SHADOWING_DECORRELATION_M[(model, False)]]))
 
+    @property
+    def fades(self) -> bool:
+        """Whether the channel changes between large-scale updates (small-scale fading)."""
+        return self._fading.varies
+
     def fading_gain(self, index: np.ndarray, t: float) -> np.ndarray:
         """Complex small-scale gains (scattered part, E|h|^2 = 1) of devices `index` at t."""
         return self._fading.gain(index, t)

@@ -34,6 +34,8 @@ def doppler_hz(coherence_s: float) -> float:
 class SumOfSinusoids:
     """Unit-power Rayleigh gains h(device, t) with Doppler spread `doppler_hz`."""
 
+    varies = True  # changes from tick to tick
+
     def __init__(self, n_devices: int, doppler_hz: float, rng: np.random.Generator,
                  paths: int = PATHS):
         offset = rng.uniform(0.0, 2.0 * math.pi, (n_devices, 1))
@@ -61,6 +63,8 @@ class SumOfSinusoids:
 
 class NoFading:
     """`fading: none`: unit gain everywhere."""
+
+    varies = False  # the channel stays as it is between large-scale updates
 
     def __init__(self, n_devices: int, coherence_s: float, rician_k_db: float,
                  rng: np.random.Generator):

@@ -88,6 +88,8 @@ class Movement:
         for model in self.mobility:
             model.step(self.xy, t - self._t)
         self._t = t
+        if np.array_equal(before, self.xy):
+            return  # nobody moved: the same losses, so the same filtered values and cells
         self.odometer_m += np.hypot(*(self.xy - before).T)
         self.access.attach(self.xy, self.odometer_m)
 

@@ -9,6 +9,7 @@ overrides the uplink of the devices it lists.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,10 @@ class RateTrace:
                            for r in raw)
         self.next = 0
         self.now = np.full(n_devices, np.nan)
+
+    def next_change_s(self) -> float:
+        """When the next rate takes effect (inf: none left)."""
+        return self.rows[self.next][0] if self.next < len(self.rows) else math.inf
 
     def advance(self, t: float) -> None:
         while self.next < len(self.rows) and self.rows[self.next][0] <= t:
@@ -54,6 +59,16 @@ class RadioLinks:
         self.down_noise_mw_per_hz = np.full(len(access.bs_of), noise)
         self._t_interference = 0.0
         self._down_busy_mark = np.zeros(len(uplink_band_hz))
+
+    @property
+    def steady(self) -> bool:
+        """No fading: the links change only at large-scale updates and replayed rate
+        changes (`next_change_s`), so ticks in between may be taken as one."""
+        return not self.channel.fades
+
+    def next_change_s(self) -> float:
+        """When a replayed rate next changes (inf: never)."""
+        return math.inf if self.rate_trace is None else self.rate_trace.next_change_s()
 
     def start_tick(self, t: float) -> None:
         if self.rate_trace is not None:

@@ -31,39 +31,41 @@ class ServerLinkSampler:
         self._marks: dict[str, list[float]] = {}
         self.t_last = 0.0
 
-    def _delta(self, key: str, values: list[float]) -> list[float]:
-        before = self._marks.get(key) or [0.0] * len(values)
-        self._marks[key] = list(values)
-        return [v - b for v, b in zip(values, before)]
+    def _delta(self, key: str, values: np.ndarray) -> np.ndarray:
+        """`values` (cumulative) minus their values at the previous sample."""
+        before = self._marks.get(key)
+        self._marks[key] = values.copy()
+        return values if before is None else values - before
 
     def sample(self, t: float) -> None:
         window = t - self.t_last
         if window <= 0:
             return
         farm = self.servers
-        for index, (name, cores) in enumerate(zip(farm.names, farm.cores.tolist())):
-            flops, tasks, busy_s = self._delta(name, [
-                float(farm.flops_done[index]), int(farm.tasks_admitted[index]),
-                farm.busy_core_s(index, t)])
-            self.recorder.servers.rows.append((t, name, cores, farm.queue_length(index, t),
-                                               busy_s / (window * cores), flops, int(tasks)))
+        busy_s, queued = farm.busy_and_queued(t)
+        flops = self._delta("servers:flops", farm.flops_done)
+        tasks = self._delta("servers:tasks", farm.tasks_admitted)
+        busy = self._delta("servers:busy", busy_s) / (window * farm.cores)
+        n = len(farm.names)
+        self.recorder.servers.rows.extend(zip(
+            [t] * n, farm.names, farm.cores.tolist(), queued.tolist(), busy.tolist(),
+            flops.tolist(), tasks.tolist()))
         rows = self.recorder.links.rows
         for kind, pool in self.radio:
-            bits = self._delta(f"{kind}:bits", pool.bits_sent)
-            tx_s = self._delta(f"{kind}:tx", pool.tx_s)
-            hz_s = self._delta(f"{kind}:hz", pool.busy_hz_s)
-            for name, band, b, x, h in zip(self.radio_names[kind], pool.bandwidth_hz.tolist(),
-                                           bits, tx_s, hz_s):
-                rows.append((t, name, kind, band, math.nan, b / window, x / window,
-                             min(1.0, h / window / band)))
+            band = pool.bandwidth_hz
+            bits = self._delta(f"{kind}:bits", pool.bits_sent) / window
+            tx = self._delta(f"{kind}:tx", pool.tx_s) / window
+            used = np.minimum(1.0, self._delta(f"{kind}:hz", pool.busy_hz_s) / window / band)
+            n = len(band)
+            rows.extend(zip([t] * n, self.radio_names[kind], [kind] * n, band.tolist(),
+                            [math.nan] * n, bits.tolist(), tx.tolist(), used.tolist()))
         wired = self.wired
+        bits = (self._delta("wired:bits", wired.bits_sent) / window).tolist()
+        used = np.minimum(1.0, self._delta("wired:busy", wired.busy_s) / window).tolist()
         for index, (name, rate) in enumerate(zip(wired.names, wired.rate_bps.tolist())):
             for direction, kind in ((0, "wired_up"), (1, "wired_down")):
-                key = f"{name}:{kind}"
-                bits, busy = self._delta(key, [float(wired.bits_sent[index, direction]),
-                                               float(wired.busy_s[index, direction])])
-                rows.append((t, key, kind, math.nan, rate, bits / window, math.nan,
-                             min(1.0, busy / window)))
+                rows.append((t, f"{name}:{kind}", kind, math.nan, rate,
+                             bits[index][direction], math.nan, used[index][direction]))
         self.t_last = t
 
 

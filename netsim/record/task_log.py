@@ -18,6 +18,7 @@ import pyarrow as pa
 from netsim.record.tables import TASK_STATUSES, TASKS, TableWriter, categories
 
 IN_FLIGHT = TASK_STATUSES.index("in_flight")
+SYNC_PIECES, SYNC_VALUES = 512, 1 << 18  # buffered: (ids, values) pieces, and values
 FLOAT_COLUMNS = ("t_arrival", "t_local_done", "t_uplink_start", "t_uplink_done",
                  "t_server_start", "t_server_done", "t_done", "device_energy_j")
 INT_COLUMNS = {"device": np.int32, "split_layer": np.int16, "bs": np.int32, "server": np.int32,
@@ -46,6 +47,8 @@ class TaskLog:
         self._puts: dict[str, tuple[list, list]] = {}
         self._adds: dict[str, tuple[list, list]] = {}
         self._ends: tuple[list, list, list] = ([], [], [])
+        self._buffered_pieces = 0
+        self._buffered_values = 0
 
     def _chunk(self, index: int) -> dict[str, np.ndarray]:
         chunk = self._chunks.get(index)
@@ -81,6 +84,8 @@ class TaskLog:
         """Set columns of tasks `ids` (lists or arrays of equal length, or one scalar for
         all); buffered until `sync`."""
         ids = np.asarray(ids, dtype=np.int64)  # once, however many columns follow
+        self._buffered_pieces += len(columns)
+        self._buffered_values += len(ids) * len(columns)
         for name, values in columns.items():
             piece = self._puts.setdefault(name, ([], []))
             piece[0].append(ids)
@@ -90,17 +95,29 @@ class TaskLog:
     def add(self, ids, name: str, values) -> None:
         """Add `values` to column `name` of tasks `ids` (buffered until `sync`)."""
         piece = self._adds.setdefault(name, ([], []))
+        self._buffered_pieces += 1
+        self._buffered_values += len(ids)
         piece[0].append(ids)
         piece[1].append(values)
 
     def end(self, ids, t_done, status) -> None:
         """Tasks `ids` left the system at `t_done` with `status` (buffered until `sync`)."""
+        self._buffered_pieces += 2
+        self._buffered_values += 2 * len(ids)
         self._ends[0].append(ids)
         self._ends[1].append(t_done)
         self._ends[2].append(status)
 
+    def maybe_sync(self) -> None:
+        """`sync` once enough has gathered: its cost is numpy's per call, per column, so a
+        few values at a time cost more than they move (a small network syncs every few
+        dozen large-scale updates, a large one at each)."""
+        if (self._buffered_pieces >= SYNC_PIECES or self._buffered_values >= SYNC_VALUES):
+            self.sync()
+
     def sync(self) -> None:
         """Move buffered values into the columns; write chunks whose tasks have all ended."""
+        self._buffered_pieces = self._buffered_values = 0
         for name, (ids, values) in self._puts.items():
             self._scatter(_joined(ids, np.int64), name, _joined(values), add=False)
         for name, (ids, values) in self._adds.items():
