@@ -27,6 +27,7 @@ import simpy
 import yaml
 
 import netsim
+import netsim.engine  # modules load before any timing, as the peers' do
 
 RATE_PER_S = 0.2
 STEM, LAYER, HEAD = 231_211_008, 715_468_800, 786_432

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine_throughput import scenario as throughput_scenario
 
 import netsim
+import netsim.engine  # modules load before any timing, as the peers' do
 
 
 def scenario(n_devices: int, horizon_s: float) -> dict:
