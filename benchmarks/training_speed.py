@@ -1,10 +1,10 @@
 """Training and deciding: wall time of the README's training command, the held-out quality it
 reaches, and the trained diffusion solver's decision time at batch 1 inside a market.
 
-    python benchmarks/training_speed.py [--epochs 500] [--seeds 3]
+    python benchmarks/training_speed.py [--epochs 120] [--seeds 3]
 
 The command is the README's (`netsim train --scenario scenarios/paper_case_study.yaml
---solver diffusion --epochs 500 --seeds 3`), run as a fresh process; the quality is the mean
+--solver diffusion --epochs 120 --seeds 3`), run as a fresh process; the quality is the mean
 held-out ratio to the exact optimum over the seeds (evaluation.json); decisions are timed
 on held-out states one at a time, as the market asks for them, with the thread count the
 market uses. Targets (issue 13): the command in at most 2 minutes, a decision in at most
@@ -34,7 +34,7 @@ SCENARIO = ROOT / "scenarios" / "paper_case_study.yaml"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=500)
+    parser.add_argument("--epochs", type=int, default=120)
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -49,6 +49,7 @@ from netsim.mechanisms.base import Mechanism, repeat
 from netsim.solvers.checkpoint import prefixed, restore
 from netsim.solvers.learning import (
     FeatureScaler,
+    Mish,
     Problem,
     RewardScale,
     action_dim,
@@ -93,7 +94,7 @@ class TimeEmbedding(nn.Module):
     def __init__(self, dim: int):
         super().__init__()
         self.dim = dim
-        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.Mish(), nn.Linear(2 * dim, dim))
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), Mish(), nn.Linear(2 * dim, dim))
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         half = self.dim // 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,7 @@ from netsim.mechanisms.auctions import BandwidthAuction, BandwidthState
 from netsim.mechanisms.base import followers_of
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
 from netsim.solvers.diffusion import BestFound, Denoiser, DiffusionSolver, VPDiffusion, clamp_unit
-from netsim.solvers.learning import FEATURE_CLIP, FeatureScaler, Problem, to_action
+from netsim.solvers.learning import FEATURE_CLIP, FeatureScaler, Mish, Problem, to_action
 from netsim.solvers.ppo import PPOSolver
 from netsim.training import collect_states
 from tests.conftest import SCENARIOS
@@ -273,3 +275,21 @@ def test_seeds_trained_side_by_side_give_the_same_results_every_time(tmp_path):
     for seed in (0, 1):
         name = f"diffusion-seed{seed}.safetensors"
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_mish_with_gradients_matches_torch_mish_and_its_derivative():
+    x = torch.linspace(-40.0, 40.0, 20001, dtype=torch.float32, requires_grad=True)
+    ours = Mish()(x)
+    grad_ours, = torch.autograd.grad(ours.sum(), x)
+    reference = torch.nn.functional.mish(x)
+    grad_reference, = torch.autograd.grad(reference.sum(), x)
+    torch.testing.assert_close(ours, reference, atol=2e-6, rtol=1e-5)
+    torch.testing.assert_close(grad_ours, grad_reference, atol=5e-6, rtol=1e-5)
+    # closed form at 1: tanh(softplus(1)) and its derivative, by hand
+    t = math.tanh(math.log1p(math.e))
+    slope = t + (1.0 - t * t) / (1.0 + math.exp(-1.0))
+    one = torch.tensor([1.0], requires_grad=True)
+    value = Mish()(one)
+    value.backward()
+    assert value.item() == pytest.approx(t, rel=1e-6)
+    assert one.grad.item() == pytest.approx(slope, rel=1e-6)

@@ -35,11 +35,15 @@ class PartWriter:
     def __init__(self) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUED_PARTS)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="netsim-parts", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None  # started by the first part
 
     def submit(self, table: pa.Table, path: Path, categorical: list[str]) -> None:
         self._raise_failure()
+        if self._thread is None:  # a simulation that never writes (training draws states
+            # from thousands) starts no thread
+            self._thread = threading.Thread(target=self._work, name="netsim-parts",
+                                            daemon=True)
+            self._thread.start()
         self._queue.put((table, path, categorical))
 
     def drain(self) -> None:

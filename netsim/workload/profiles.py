@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,22 @@ MAX_PROFILE_BYTES = 1 << 20
 
 def load_profile(path: Path) -> ModelProfile:
     """Read a profile YAML (see profiles/clip_vit_b32.yaml for the format); a ProfileError
-    that names the file and what is wrong otherwise."""
+    that names the file and what is wrong otherwise. A file read before and unchanged since
+    (same size and modification time) is not parsed again: training builds a network per
+    drawn state."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return _parse_profile(path)  # the reader names the problem
+    return _cached_profile(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_profile(path: str, size: int, mtime_ns: int) -> ModelProfile:
+    return _parse_profile(Path(path))
+
+
+def _parse_profile(path: Path) -> ModelProfile:
     try:
         raw, _ = yaml_reader.parse(read_text(path, "model profile", MAX_PROFILE_BYTES))
     except (InputFileError, yaml_reader.YamlError) as err:
@@ -103,4 +119,6 @@ def load_profile(path: Path) -> ModelProfile:
                               profile.activation_bytes, profile.param_bytes))
     if not np.all(np.isfinite(numbers)) or np.any(numbers < 0):
         raise ProfileError(f"model profile {path}: sizes and FLOPs must be finite and >= 0")
+    for array in (profile.layer_flops, profile.activation_bytes, profile.param_bytes):
+        array.flags.writeable = False  # one profile may serve many simulations
     return profile
