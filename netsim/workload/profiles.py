@@ -82,7 +82,7 @@ def load_profile(path: Path) -> ModelProfile:
     drawn state."""
     try:
         stat = Path(path).stat()
-    except OSError:
+    except (OSError, ValueError):  # missing, unreadable, a NUL in the name...
         return _parse_profile(path)  # the reader names the problem
     return _cached_profile(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
 
