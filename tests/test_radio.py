@@ -7,7 +7,7 @@ import pytest
 
 import netsim
 from netsim.network.channel import Channel
-from netsim.network.large_scale_kernels import nearest_base_stations
+from netsim.network.large_scale_kernels import BaseStationGrid, nearest_base_stations
 from netsim.network.pathloss import los_probability, path_loss_db
 from netsim.network.radio import RadioPool
 from netsim.scenario.schema import ChannelSpec
@@ -267,16 +267,37 @@ def test_shadowing_decorrelates_over_38901_distances_by_default(model, los_m, nl
         assert np.corrcoef(before, after)[0, 1] == pytest.approx(np.exp(-1.0), abs=0.02)
 
 
-def test_nearest_base_stations_are_the_k_closest_nearest_first_with_the_serving_one():
-    rng = np.random.default_rng(3)
-    xy, bs_xy = rng.uniform(0, 1000, (500, 2)), rng.uniform(0, 1000, (30, 2))
+def nearest(xy, bs_xy, k, serving):
+    grid = BaseStationGrid(bs_xy)
+    return nearest_base_stations(xy, bs_xy, k, np.asarray(serving, dtype=np.int64),
+                                 grid.origin, grid.cell, grid.side, grid.cell_start,
+                                 grid.members)
+
+
+@pytest.mark.parametrize("n_bs", [5, 30, 169])
+def test_nearest_base_stations_are_the_k_closest_nearest_first_with_the_serving_one(n_bs):
+    rng = np.random.default_rng(n_bs)
+    # devices also outside the stations' box; stations at random, with a repeated one
+    xy, bs_xy = rng.uniform(-300, 1300, (2000, 2)), rng.uniform(0, 1000, (n_bs, 2))
+    bs_xy[-1] = bs_xy[0]
     distance = np.hypot(*(xy[:, None, :] - bs_xy[None, :, :]).transpose(2, 0, 1))
     by_distance = np.argsort(distance, axis=1, kind="stable")  # the oracle: a full sort
-    cand = nearest_base_stations(xy, bs_xy, 4, np.full(500, -1))
-    assert np.array_equal(cand, by_distance[:, :4])
-    serving = by_distance[:, 10]  # far away: it takes the farthest measured place
-    cand = nearest_base_stations(xy, bs_xy, 4, serving)
-    assert np.array_equal(cand[:, :3], by_distance[:, :3])
-    assert np.array_equal(cand[:, 3], serving)
+    k = 4
+    cand = nearest(xy, bs_xy, k, np.full(len(xy), -1))
+    assert np.array_equal(cand, by_distance[:, :k])
+    serving = by_distance[:, -1]  # the farthest: it takes the last measured place
+    cand = nearest(xy, bs_xy, k, serving)
+    assert np.array_equal(cand[:, :k - 1], by_distance[:, :k - 1])
+    assert np.array_equal(cand[:, k - 1], serving)
     near = by_distance[:, 1]  # already measured: nothing changes
-    assert np.array_equal(nearest_base_stations(xy, bs_xy, 4, near), by_distance[:, :4])
+    assert np.array_equal(nearest(xy, bs_xy, k, near), by_distance[:, :k])
+
+
+def test_nearest_base_stations_on_a_regular_grid_break_ties_by_index():
+    # devices at the centres of squares of four stations: four at exactly the same distance
+    side = np.arange(10) * 100.0
+    bs_xy = np.array([(x, y) for y in side for x in side])
+    xy = np.array([(x + 50.0, y + 50.0) for y in side[:-1] for x in side[:-1]])
+    distance = ((xy[:, None, :] - bs_xy[None, :, :]) ** 2).sum(axis=2)
+    by_distance = np.argsort(distance, axis=1, kind="stable")
+    assert np.array_equal(nearest(xy, bs_xy, 6, np.full(len(xy), -1)), by_distance[:, :6])

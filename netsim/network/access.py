@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from netsim.network.channel import Channel
-from netsim.network.large_scale_kernels import filter_and_attach, nearest_base_stations
+from netsim.network.large_scale_kernels import (
+    BaseStationGrid,
+    filter_and_attach,
+    nearest_base_stations,
+)
 
 if TYPE_CHECKING:  # for type hints only: no runtime dependency
     from netsim.scenario.schema import ChannelSpec
@@ -43,8 +47,11 @@ class RadioAccess:
         self.k = min(spec.handover_candidates, n_bs)
         self.keep_candidate_gains = keep_candidate_gains
         self._no_serving = np.full(n, -1, dtype=np.int64)
-        self._filtered_loss_db = np.full((n, n_bs), np.nan)
-        self._measured = np.zeros((n, self.k), dtype=np.int64)  # flat pair indices
+        self._grid = BaseStationGrid(np.asarray(bs_xy, dtype=float))
+        # the pairs measured at the last update (flat indices) and their filtered losses:
+        # a pair's filter starts anew once it was not measured
+        self._measured = np.full((n, self.k), -1, dtype=np.int64)
+        self._filtered_db = np.full((n, self.k), np.nan)
         self.bs_of = np.zeros(n, dtype=np.int64)  # shared: updated in place on handover
         self.handovers = 0
         self._up_gain = db_to_linear(dev_tx_power_dbm + dev_gain_dbi)  # mW
@@ -76,14 +83,16 @@ class RadioAccess:
         spec, n, k = self.spec, self.n_devices, self.k
         if k < self.n_bs:  # the k nearest, nearest first, and the serving one
             serving = self._no_serving if initial else self.bs_of
-            cand = nearest_base_stations(xy, self.bs_xy, k, serving)
+            grid = self._grid
+            cand = nearest_base_stations(xy, self.bs_xy, k, serving, grid.origin, grid.cell,
+                                         grid.side, grid.cell_start, grid.members)
         else:
             cand = np.broadcast_to(np.arange(k), (n, k))
         loss = self.channel.candidate_loss_db(xy, cand, odometer_m)
-        # filtered losses live in an N x B array, NaN where a pair was not measured last time
         pairs = self.channel.pair_index(cand)
-        handovers, self.up_rx_mw, self.down_rx_mw, up_cand, down_cand = filter_and_attach(
-            loss, cand, pairs, self._filtered_loss_db.ravel(), self._measured,
+        (self._filtered_db, handovers, self.up_rx_mw, self.down_rx_mw, up_cand,
+         down_cand) = filter_and_attach(
+            loss, cand, pairs, self._measured, self._filtered_db,
             spec.handover_filter, spec.handover_margin_db, initial, self.bs_of,
             self._up_gain, self._dl_gain, self._bs_gain, self._bs_tx, self.keep_candidate_gains)
         self._measured = pairs
