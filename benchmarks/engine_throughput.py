@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas  # noqa: F401  pyarrow imports it at its first array: load it here too
 import simpy
 import yaml
 

@@ -36,6 +36,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pandas  # noqa: F401  pyarrow imports it at its first array: load it here too
 from engine_throughput import RATE_PER_S, SPLIT, run_straightforward_simpy
 
 import netsim

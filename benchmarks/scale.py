@@ -31,6 +31,7 @@ import pyarrow.dataset as ds
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pandas  # noqa: F401  pyarrow imports it at its first array: load it here too
 from engine_throughput import scenario as throughput_scenario
 
 import netsim

@@ -81,16 +81,15 @@ class TaskLog:
         return first
 
     def put(self, ids, **columns) -> None:
-        """Set columns of tasks `ids` (lists or arrays of equal length, or one scalar for
-        all); buffered until `sync`."""
+        """Set columns of tasks `ids` (arrays or lists of equal length); buffered until
+        `sync`."""
         ids = np.asarray(ids, dtype=np.int64)  # once, however many columns follow
         self._buffered_pieces += len(columns)
         self._buffered_values += len(ids) * len(columns)
         for name, values in columns.items():
             piece = self._puts.setdefault(name, ([], []))
             piece[0].append(ids)
-            piece[1].append(np.full(len(ids), values) if np.isscalar(values)
-                            else np.asarray(values))
+            piece[1].append(values)
 
     def add(self, ids, name: str, values) -> None:
         """Add `values` to column `name` of tasks `ids` (buffered until `sync`)."""
