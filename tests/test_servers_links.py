@@ -3,6 +3,7 @@ hand: the compiled kernels the task flow uses, driven one task at a time."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from netsim.entities.servers import ServerFarm
@@ -38,3 +39,16 @@ def test_a_link_sends_back_to_back_at_its_rate_plus_latency_each_way():
     assert links.send(0, 1.0, 1000, UP) == pytest.approx(1.001 + 0.002)  # idle again
     assert links.bits_sent[0].tolist() == [24000.0, 8000.0]
     assert links.busy_s[0].tolist() == pytest.approx([0.003, 0.001])
+
+
+def test_slots_are_reused_before_new_ones_are_handed_out():
+    from netsim.slots import Slots
+
+    slots = Slots()
+    assert slots.take(3).tolist() == [0, 1, 2]
+    slots.give_back(np.array([2, 0]))
+    assert slots.take(3).tolist() == [2, 0, 3]  # the freed two first, then a new one
+    assert slots.used == 4
+    slots.give_back(np.arange(5000))  # more than the stack held at first
+    assert sorted(slots.take(5000).tolist()) == list(range(5000))
+    assert slots.used == 4

@@ -28,6 +28,7 @@ from netsim.network.links import WiredLinks
 from netsim.network.radio import Finished, RadioPool
 from netsim.record.tables import TASK_STATUSES
 from netsim.record.task_log import TaskLog
+from netsim.slots import Slots
 from netsim.workload.profiles import ModelProfile
 
 DONE, MISSED, DROPPED, BATTERY_EMPTY = (
@@ -46,22 +47,14 @@ class TaskSlots:
         self.flops_server = np.zeros(capacity)
         self.bytes_up = np.zeros(capacity, dtype=np.int64)
         self.bs = np.full(capacity, -1, dtype=np.int64)  # set when the uplink ends
-        self._free = np.zeros(capacity, dtype=np.int64)  # a stack of freed slots
-        self._n_free = 0
-        self._n_used = 0  # slots ever used
+        self._slots = Slots()
 
     def add(self, ids: np.ndarray, devices: np.ndarray, deadlines: np.ndarray,
             flops_server: np.ndarray, bytes_up: np.ndarray) -> np.ndarray:
         """Slots for new tasks, filled; returns them."""
-        n = len(ids)
-        reused = min(n, self._n_free)
-        self._n_free -= reused
-        first_new = self._n_used
-        self._n_used += n - reused
-        slots = np.concatenate((self._free[self._n_free:self._n_free + reused],
-                                np.arange(first_new, self._n_used, dtype=np.int64)))
-        if self._n_used > len(self.id):
-            self._grow(2 * self._n_used)
+        slots = self._slots.take(len(ids))
+        if self._slots.used > len(self.id):
+            self._grow(2 * self._slots.used)
         self.id[slots] = ids
         self.device[slots] = devices
         self.deadline[slots] = deadlines
@@ -71,12 +64,10 @@ class TaskSlots:
 
     def release(self, slots: np.ndarray) -> None:
         """The tasks in `slots` ended."""
-        n = len(slots)
-        self._free[self._n_free:self._n_free + n] = slots
-        self._n_free += n
+        self._slots.give_back(slots)
 
     def _grow(self, size: int) -> None:
-        for name in ("id", "device", "deadline", "flops_server", "bytes_up", "bs", "_free"):
+        for name in ("id", "device", "deadline", "flops_server", "bytes_up", "bs"):
             old = getattr(self, name)
             grown = np.full(size, -1 if name == "bs" else 0, dtype=old.dtype)
             grown[:len(old)] = old

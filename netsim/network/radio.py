@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from netsim.network.band_sharing import enqueue_and_collect, share_bands
+from netsim.slots import Slots
 
 # a tick with this many senders may run long in the kernel: it runs on a worker thread (the
 # kernel releases the GIL) so that the main thread still takes Ctrl-C within a second
@@ -79,9 +80,7 @@ class RadioPool:
         self._slot_bits = np.zeros(0)
         self._slot_next = np.zeros(0, dtype=np.int64)
         self._slot_payload = np.zeros(0, dtype=np.int64)
-        self._n_slots = 0  # slots ever used
-        self._free = np.zeros(0, dtype=np.int64)
-        self._n_free = 0
+        self._slots = Slots()
         # batches queued since the last tick, linked in by the next `advance`, in queue order
         self._new_batches: list[tuple[np.ndarray, ...]] = []
         # cumulative per base station, for the links table
@@ -94,14 +93,8 @@ class RadioPool:
                      payloads: np.ndarray) -> None:
         """Queue transfers, in this order, that can start at `ready_s` (in the current tick
         or later); each carries its int payload back when it ends."""
-        n = len(payloads)
-        reused = min(n, self._n_free)
-        self._n_free -= reused
-        first_new = self._n_slots
-        self._n_slots += n - reused
-        slots = np.concatenate((self._free[self._n_free:self._n_free + reused],
-                                np.arange(first_new, self._n_slots, dtype=np.int64)))
-        self._grow_slots(self._n_slots)
+        slots = self._slots.take(len(payloads))
+        self._grow_slots(self._slots.used)
         self._slot_payload[slots] = payloads
         self._new_batches.append((np.asarray(devices, dtype=np.int64),
                                   np.asarray(ready_s, dtype=float),
@@ -117,7 +110,6 @@ class RadioPool:
             self._slot_next = np.concatenate((self._slot_next, np.full(grow, -1, np.int64)))
             self._slot_payload = np.concatenate((self._slot_payload,
                                                  np.zeros(grow, dtype=np.int64)))
-            self._free = np.concatenate((self._free, np.zeros(grow, dtype=np.int64)))
 
     def _link_new(self, t1: float) -> np.ndarray:
         """Link the transfers queued since the last tick; return the devices sending in the
@@ -151,9 +143,7 @@ class RadioPool:
             self.remaining_bits, self.started_at, self.qlen, self._slot_ready,
             self._slot_bits, self._slot_next, self.rate_bps, self.airtime_s,
             self._track_airtime, self.bits_sent, self.tx_s, self.busy_hz_s, self.band_busy_s)
-        n = len(slots)
-        self._free[self._n_free:self._n_free + n] = slots
-        self._n_free += n
+        self._slots.give_back(slots)
         return Finished(self._slot_payload[slots], starts, ends)
 
     def track_airtime(self) -> None:
