@@ -195,6 +195,7 @@ class Simulation:
                 return
             if t0 >= self._next_slow_s:
                 self._slow_step(k, t0)
+            self.links.start_tick(t0)  # replayed rates due by t0, before the step is sized
             k_end = self._step_end(k)
             t1 = min(k_end * self.tick_s, self.horizon_s)
             self._tick(k, t0, t1)
@@ -229,7 +230,6 @@ class Simulation:
     def _tick(self, k: int, t0: float, t1: float) -> None:
         """Move the tasks over [t0, t1) (a tick, or a step of steady ticks) and sample."""
         links = self.links
-        links.start_tick(t0)
         self.flow.after_uplink(self.uplink.advance(
             t0, t1, lambda idx: links.uplink(idx, t0), self.bs_of))
         self.flow.admit(t1)

@@ -55,6 +55,28 @@ def test_steps_over_steady_ticks_give_the_tables_of_tick_by_tick(tmp_path, monke
     assert (stepped["tasks"].status == "done").sum() > 1000
 
 
+def test_a_replayed_rate_change_ends_a_step_where_the_ticks_would_take_it(tmp_path,
+                                                                           monkeypatch):
+    raw = busy_network()
+    raw["horizon_s"] = 8.0
+    del raw["market"]
+    # devices 0-9 replay 2 Mbit/s from 0, then 0.5 Mbit/s from 2.35 s (between ticks)
+    rows = [f"{t},{d},{rate}" for t, rate in ((0.0, 2e6), (2.35, 5e5)) for d in range(10)]
+    (tmp_path / "rates.csv").write_text("t_s,device,rate_bps\n" + "\n".join(rows) + "\n")
+    raw["channel"]["rate_trace"] = "rates.csv"
+    stepped, n_steps = run(tmp_path, raw, "steps", True, monkeypatch)
+    ticked, _ = run(tmp_path, raw, "ticks", False, monkeypatch)
+    assert n_steps == 8 + 1  # the change takes effect at the tick starting at 2.4 s
+    a, b = stepped["tasks"], ticked["tasks"]
+    assert len(a) == len(b) > 100
+    for column in ("t_uplink_done", "t_done"):
+        np.testing.assert_allclose(a[column], b[column], rtol=1e-9, err_msg=column)
+    # the slower rate shows: uploads of the replaying devices take longer after the change
+    up = a[a.device < 10]
+    took = up.t_uplink_done - up.t_uplink_start
+    assert took[up.t_uplink_start > 2.5].mean() > 2 * took[up.t_uplink_start < 2.3].mean()
+
+
 def test_fading_keeps_the_steps_to_single_ticks(tmp_path, monkeypatch):
     raw = busy_network()
     raw["channel"]["fading"] = "rayleigh"
