@@ -172,7 +172,7 @@ class Simulation:
             offload_wait_s=np.array([math.nan if s.cloud_offload_wait_s is None
                                      else s.cloud_offload_wait_s
                                      for s in scn.edge_servers] + [math.nan]))
-        rules = TaskRules(tick_s=self.tick_s, deadline_s=wl.deadline_s, drop_late=wl.drop_late,
+        rules = TaskRules(deadline_s=wl.deadline_s, drop_late=wl.drop_late,
                           input_bytes=wl.input_bytes or self.profile.input_bytes,
                           result_bytes=wl.result_bytes or self.profile.result_bytes)
         self.flow = TaskFlow(self.profile, self.devices, self.bs_of, routes, rules, self.uplink,

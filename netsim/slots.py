@@ -1,6 +1,7 @@
 """Reusable slots: indices into arrays held elsewhere (tasks in flight, radio transfers),
 handed out from a stack of freed ones first, so the arrays grow with what is in flight at
-once, not with the run."""
+once, not with the run; and `make_room`, which grows such arrays (compiled code that fills
+them cannot)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,17 @@ class Slots:
             self._free = grown
         self._free[self._n_free:self._n_free + n] = slots
         self._n_free += n
+
+
+def make_room(owner: object, names: tuple[str, ...], keep: int, need: int,
+              fill: dict[str, float] | None = None) -> None:
+    """Give the arrays `owner.<name>` at least `need` rows (doubling), keeping their first
+    `keep`; new rows hold `fill[name]` (0 by default)."""
+    if need <= len(getattr(owner, names[0])):
+        return
+    size = max(1024, 2 * need)
+    for name in names:
+        old = getattr(owner, name)
+        grown = np.full(size, (fill or {}).get(name, 0), dtype=old.dtype)
+        grown[:keep] = old[:keep]
+        setattr(owner, name, grown)

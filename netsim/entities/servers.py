@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
+from netsim.slots import make_room
+
 
 class ServerFarm:
     """Every compute server, by index (the cloud last): `cores` identical cores of
@@ -40,14 +42,8 @@ class ServerFarm:
 
     def reserve_intervals(self, n: int) -> None:
         """Make room for n more intervals (the compiled admission cannot grow arrays)."""
-        need = self.n_intervals + n
-        if need > len(self.interval_start):
-            size = max(need, 2 * len(self.interval_start))
-            for name in ("interval_server", "interval_start", "interval_end"):
-                old = getattr(self, name)
-                grown = np.zeros(size, dtype=old.dtype)
-                grown[:self.n_intervals] = old[:self.n_intervals]
-                setattr(self, name, grown)
+        make_room(self, ("interval_server", "interval_start", "interval_end"),
+                  self.n_intervals, self.n_intervals + n)
 
     def wait_s(self, server: int, t: float) -> float:
         """How long a task arriving at t would queue before a core is free."""

@@ -28,7 +28,7 @@ from netsim.network.links import WiredLinks
 from netsim.network.radio import Finished, RadioPool
 from netsim.record.tables import TASK_STATUSES
 from netsim.record.task_log import TaskLog
-from netsim.slots import Slots
+from netsim.slots import Slots, make_room
 from netsim.workload.profiles import ModelProfile
 
 DONE, MISSED, DROPPED, BATTERY_EMPTY = (
@@ -53,8 +53,8 @@ class TaskSlots:
             flops_server: np.ndarray, bytes_up: np.ndarray) -> np.ndarray:
         """Slots for new tasks, filled; returns them."""
         slots = self._slots.take(len(ids))
-        if self._slots.used > len(self.id):
-            self._grow(2 * self._slots.used)
+        make_room(self, ("id", "device", "deadline", "flops_server", "bytes_up", "bs"),
+                  len(self.id), self._slots.used, {"bs": -1})
         self.id[slots] = ids
         self.device[slots] = devices
         self.deadline[slots] = deadlines
@@ -65,13 +65,6 @@ class TaskSlots:
     def release(self, slots: np.ndarray) -> None:
         """The tasks in `slots` ended."""
         self._slots.give_back(slots)
-
-    def _grow(self, size: int) -> None:
-        for name in ("id", "device", "deadline", "flops_server", "bytes_up", "bs"):
-            old = getattr(self, name)
-            grown = np.full(size, -1 if name == "bs" else 0, dtype=old.dtype)
-            grown[:len(old)] = old
-            setattr(self, name, grown)
 
 
 class DeviceState:
@@ -107,10 +100,9 @@ class Routes:
 
 @dataclass(frozen=True)
 class TaskRules:
-    """How tasks are timed and sized: the tick, the deadline (and whether a late task is
-    dropped), the input sent by full offloading and the result sent back."""
+    """How tasks are timed and sized: the deadline (and whether a late task is dropped), the
+    input sent by full offloading and the result sent back."""
 
-    tick_s: float
     deadline_s: float | None
     drop_late: bool
     input_bytes: int
@@ -126,7 +118,6 @@ class TaskFlow:
         self.devices = devices
         self.bs_of = bs_of  # shared with the engine, updated on handover
         self.routes = routes
-        self.tick_s = rules.tick_s
         self.deadline_s = math.inf if rules.deadline_s is None else rules.deadline_s
         self.drop_late = rules.drop_late
         self.result_bytes = rules.result_bytes
@@ -224,14 +215,8 @@ class TaskFlow:
 
     def _reserve_pending(self, n: int) -> None:
         """Room for n more pending server arrivals (compiled code cannot grow arrays)."""
-        need = self._n_pending + n
-        if need > len(self._p_time):
-            size = 2 * need
-            for name in ("_p_time", "_p_slot", "_p_server"):
-                old = getattr(self, name)
-                grown = np.zeros(size, dtype=old.dtype)
-                grown[:self._n_pending] = old[:self._n_pending]
-                setattr(self, name, grown)
+        make_room(self, ("_p_time", "_p_slot", "_p_server"), self._n_pending,
+                  self._n_pending + n)
 
     def admit(self, t1: float) -> None:
         """Admit, in time order, every server arrival before t1 (edge servers, then cloud);

@@ -29,12 +29,13 @@ from typing import NamedTuple
 import numpy as np
 
 from netsim.network.band_sharing import enqueue_and_collect, share_bands
-from netsim.slots import Slots
+from netsim.slots import Slots, make_room
 
 # a tick with this many senders may run long in the kernel: it runs on a worker thread (the
 # kernel releases the GIL) so that the main thread still takes Ctrl-C within a second
 THREADED_MEMBERS = 20_000
 
+SLOT_ARRAYS = ("_slot_ready", "_slot_bits", "_slot_next", "_slot_payload")
 # device indices -> (received power over the whole band in mW, noise + interference mW/Hz)
 LinkFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -94,22 +95,12 @@ class RadioPool:
         """Queue transfers, in this order, that can start at `ready_s` (in the current tick
         or later); each carries its int payload back when it ends."""
         slots = self._slots.take(len(payloads))
-        self._grow_slots(self._slots.used)
+        make_room(self, SLOT_ARRAYS, len(self._slot_ready), self._slots.used,
+                  {"_slot_next": -1})
         self._slot_payload[slots] = payloads
         self._new_batches.append((np.asarray(devices, dtype=np.int64),
                                   np.asarray(ready_s, dtype=float),
                                   np.asarray(bits, dtype=float), slots))
-
-    def _grow_slots(self, n: int) -> None:
-        """Room for n slots in the slot arrays (doubling)."""
-        if n > len(self._slot_ready):
-            size = max(1024, 2 * n)
-            grow = size - len(self._slot_ready)
-            self._slot_ready = np.concatenate((self._slot_ready, np.zeros(grow)))
-            self._slot_bits = np.concatenate((self._slot_bits, np.zeros(grow)))
-            self._slot_next = np.concatenate((self._slot_next, np.full(grow, -1, np.int64)))
-            self._slot_payload = np.concatenate((self._slot_payload,
-                                                 np.zeros(grow, dtype=np.int64)))
 
     def _link_new(self, t1: float) -> np.ndarray:
         """Link the transfers queued since the last tick; return the devices sending in the
