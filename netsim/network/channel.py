@@ -81,6 +81,19 @@ class Channel:
             if self._shadowing_on:
                 self._pair_state[rows, 1] = self._shadow_rng.standard_normal(count)
         self._row_base = (np.arange(n) * b)[:, None]
+        # the pair-loss kernel's settings: LOS rule, model numbers, and the shadowing sigma
+        # and decorrelation distance as (the scenario's or NaN, 38.901's LOS, NLOS)
+        model = spec.path_loss
+        self._los_mode = {"los": ALWAYS_LOS, "nlos": NEVER_LOS}.get(spec.los,
+                                                                    LOS_BY_PROBABILITY)
+        self._coefficients = PATH_LOSS_MODELS[model].coefficients
+        self._sigma_db = np.array([
+            math.nan if spec.shadowing_db is None else spec.shadowing_db,
+            SHADOWING_SIGMA_DB[(model, True)], SHADOWING_SIGMA_DB[(model, False)]])
+        self._decorrelation_m = np.array([
+            math.nan if spec.shadowing_decorrelation_m is None
+            else spec.shadowing_decorrelation_m,
+            SHADOWING_DECORRELATION_M[(model, True)], SHADOWING_DECORRELATION_M[(model, False)]])
         self._fading = FADING_MODELS[spec.fading](n, spec.coherence_s, spec.rician_k_db,
                                                   stream(seed, "channel/fading"))
         self.noise_mw_per_hz = float(dbm_to_mw(spec.noise_dbm_per_hz + spec.noise_figure_db))
@@ -105,20 +118,11 @@ class Channel:
         moved = self._shadowing_on and bool(np.any(odometer_m[:, None]
                                                    > self._pair_state[pairs, 2]))
         normals = self._shadow_rng.standard_normal(cand.shape) if moved else _NO_NORMALS
-        spec = self.spec
-        los_mode = {"los": ALWAYS_LOS, "nlos": NEVER_LOS}.get(spec.los, LOS_BY_PROBABILITY)
-        model = spec.path_loss
         return pair_losses(
             xy, cand, pairs, self.bs_xy, self.bs_carrier_ghz, self.bs_height_m,
-            self.device_height_m, los_mode, PATH_LOSS_MODELS[model].coefficients,
-            spec.absorption_db_per_km, self._shadowing_on, self._pair_state, odometer_m,
-            normals,
-            np.array([math.nan if spec.shadowing_db is None else spec.shadowing_db,
-                      SHADOWING_SIGMA_DB[(model, True)], SHADOWING_SIGMA_DB[(model, False)]]),
-            np.array([math.nan if spec.shadowing_decorrelation_m is None
-                      else spec.shadowing_decorrelation_m,
-                      SHADOWING_DECORRELATION_M[(model, True)],
-                      SHADOWING_DECORRELATION_M[(model, False)]]))
+            self.device_height_m, self._los_mode, self._coefficients,
+            self.spec.absorption_db_per_km, self._shadowing_on, self._pair_state, odometer_m,
+            normals, self._sigma_db, self._decorrelation_m)
 
     @property
     def fades(self) -> bool:
