@@ -297,7 +297,8 @@ def sweep_command(scenario: str, settings: tuple[str, ...], seeds: str, backend:
 @click.option("--patch", type=int, default=32, show_default=True)
 @click.option("--image", type=int, default=224, show_default=True)
 @click.option("--dtype", type=click.Choice(["fp32", "fp16", "int8"]), default="fp32",
-              show_default=True, help="Activation precision (the model-compression knob).")
+              show_default=True, help="Precision of activations and parameters (the "
+              "quantisation knob; a device group's `compression` applies it in a scenario).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the profile YAML here (scenarios reference it as workload.model).")
 def profile_model_command(layers: int, width: int, heads: int, patch: int, image: int,

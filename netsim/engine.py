@@ -42,6 +42,8 @@ from netsim.record.task_log import TaskLog
 from netsim.rng import stream
 from netsim.scenario.loader import LoadedScenario
 from netsim.workload.arrivals import build_arrivals, mean_rate_per_s
+from netsim.workload.compression import NAMES as COMPRESSION_LEVELS
+from netsim.workload.compression import accuracy, compress
 from netsim.workload.profiles import load_profile, resolve_profile_path
 
 Progress = Callable[[float, float], None]  # (simulated time reached, horizon)
@@ -143,9 +145,15 @@ class Simulation:
                                         self.base_dir)
                          for g, idx in zip(scn.devices, net.group_index)]
         self._scale_rng = stream(self.seed, "workload/flops_scale")
+        # the profile at every compression level (rows indexed by the devices' levels)
+        self.profiles = [compress(self.profile, level) for level in COMPRESSION_LEVELS]
+        max_split = np.zeros(self.n_devices, dtype=np.int64)
+        for level, profile in enumerate(self.profiles):
+            at_level = dev.compression == level
+            max_split[at_level] = profile.max_split(dev.memory_bytes[at_level])
         self.devices = DeviceState(dev.compute_flops, dev.energy_per_flop_j, dev.battery_j,
-                                   dev.tx_power_dbm, dev.split_layer,
-                                   self.profile.max_split(dev.memory_bytes))
+                                   dev.tx_power_dbm, dev.split_layer, max_split,
+                                   dev.compression)
 
     def _build_flow(self, scn, overwrite: bool) -> None:
         """Outputs, radio pools and the task flow that moves tasks through them."""
@@ -175,7 +183,7 @@ class Simulation:
         rules = TaskRules(deadline_s=wl.deadline_s, drop_late=wl.drop_late,
                           input_bytes=wl.input_bytes or self.profile.input_bytes,
                           result_bytes=wl.result_bytes or self.profile.result_bytes)
-        self.flow = TaskFlow(self.profile, self.devices, self.bs_of, routes, rules, self.uplink,
+        self.flow = TaskFlow(self.profiles, self.devices, self.bs_of, routes, rules, self.uplink,
                              self.downlink, self.task_log)
 
     # ------------------------------------------------------------------ the tick
@@ -349,6 +357,10 @@ class Simulation:
         self.task_log.close()
         if self.market is not None:
             self.recorder.manifest["market"] = self.market.summary()
+        compressed = {g.group: {"level": g.compression, "accuracy": accuracy(g.compression)}
+                      for g in self.scenario.devices if g.compression != "fp32"}
+        if compressed:  # each compressed group's level and the accuracy it keeps
+            self.recorder.manifest["compression"] = compressed
         manifest = self.recorder.finish(status, self.counts(), self.env.now,
                                         time.perf_counter() - self._wall0, error)
         return RunResult(self.out_dir, manifest)

@@ -72,13 +72,16 @@ class DeviceState:
 
     def __init__(self, compute_flops: np.ndarray, energy_per_flop_j: np.ndarray,
                  battery_j: np.ndarray, tx_power_dbm: np.ndarray, split_layer: np.ndarray,
-                 max_split: np.ndarray):
+                 max_split: np.ndarray, compression: np.ndarray | None = None):
         self.compute_flops = compute_flops
         self.energy_per_flop_j = energy_per_flop_j
         self.battery_j = battery_j.astype(float).copy()
         self.tx_power_w = np.power(10.0, tx_power_dbm / 10.0) / 1000.0
         self.split_layer = split_layer.copy()  # set by the scenario now, by a market later
         self.max_split = max_split  # the most layers whose parameters fit in memory
+        n = len(compute_flops)  # each device's compression level (index into the profiles)
+        self.compression = (np.zeros(n, dtype=np.int64) if compression is None
+                            else np.asarray(compression, dtype=np.int64))
         self.compute_free_at = np.zeros(len(compute_flops))  # see device_queue.py
         self.energy_used_j = np.zeros(len(compute_flops))
         self.local_flops = np.zeros(len(compute_flops))
@@ -112,7 +115,7 @@ class TaskRules:
 class TaskFlow:
     """Moves tasks through devices, radio, links and servers; records them in `log`."""
 
-    def __init__(self, profile: ModelProfile, devices: DeviceState, bs_of: np.ndarray,
+    def __init__(self, profiles: list[ModelProfile], devices: DeviceState, bs_of: np.ndarray,
                  routes: Routes, rules: TaskRules, uplink: RadioPool, downlink: RadioPool,
                  log: TaskLog):
         self.devices = devices
@@ -125,11 +128,13 @@ class TaskFlow:
         self.downlink = downlink
         self.log = log
         self.tasks = TaskSlots()
-        self.n_layers = profile.n_layers
-        self.device_flops_by_split = profile.device_flops(np.arange(self.n_layers + 1))
-        self.total_flops = profile.total_flops
-        upload = profile.upload_bytes(np.arange(self.n_layers + 1))
-        upload[0] = rules.input_bytes
+        # per compression level (rows: `profiles`, one per level in use) and split layer
+        self.n_layers = profiles[0].n_layers
+        splits = np.arange(self.n_layers + 1)
+        self.device_flops_by_split = np.stack([p.device_flops(splits) for p in profiles])
+        self.total_flops = np.array([p.total_flops for p in profiles])
+        upload = np.stack([p.upload_bytes(splits) for p in profiles])
+        upload[:, 0] = rules.input_bytes
         self.upload_bytes_by_split = upload
         self._ended = np.zeros(len(TASK_STATUSES), dtype=np.int64)  # tasks ended, by status
         # radio energy, applied to batteries by sync: (devices, joules) pieces
@@ -152,20 +157,21 @@ class TaskFlow:
         ids = np.arange(self.log.issue(len(times)), self.log.n_issued)
         state = self.devices
         split = np.minimum(state.split_layer[devs], state.max_split[devs])
-        f_dev = self.device_flops_by_split[split] * scale
+        level = state.compression[devs]
+        f_dev = self.device_flops_by_split[level, split] * scale
         alive = state.battery_j[devs] > 0.0  # battery as of the start of the tick
         energy = np.where(alive, f_dev * state.energy_per_flop_j[devs], 0.0)
         np.subtract.at(state.battery_j, devs, energy)
         np.add.at(state.energy_used_j, devs, energy)
         np.add.at(state.local_flops, devs, np.where(alive, f_dev, 0.0))
-        up_bytes = self.upload_bytes_by_split[split]
+        up_bytes = self.upload_bytes_by_split[level, split]
         self.log.put(ids, t_arrival=times, device=devs, split_layer=split, bytes_up=up_bytes,
                      device_energy_j=energy)
         if not alive.all():
             self._end(ids[~alive], times[~alive], np.full(int((~alive).sum()), BATTERY_EMPTY))
-            ids, times, devs, split, f_dev, scale, up_bytes = (
-                a[alive] for a in (ids, times, devs, split, f_dev, scale, up_bytes))
-        f_srv = self.total_flops * scale - f_dev
+            ids, times, devs, split, f_dev, scale, up_bytes, level = (
+                a[alive] for a in (ids, times, devs, split, f_dev, scale, up_bytes, level))
+        f_srv = self.total_flops[level] * scale - f_dev
         compute_s = f_dev / state.compute_flops[devs]
         done_at = fifo_finish(times, devs, compute_s, state.compute_free_at)
         self.log.put(ids, t_local_done=done_at)

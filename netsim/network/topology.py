@@ -16,6 +16,7 @@ import networkx as nx
 import numpy as np
 
 from netsim.rng import stream
+from netsim.workload.compression import NAMES as COMPRESSION_LEVELS
 
 if TYPE_CHECKING:  # for type hints only: no runtime dependency
     from netsim.scenario.schema import Scenario
@@ -38,6 +39,7 @@ class DeviceArrays:
     tx_power_dbm: np.ndarray
     antenna_gain_dbi: np.ndarray
     split_layer: np.ndarray
+    compression: np.ndarray  # index into netsim.workload.compression.NAMES
 
 
 @dataclass
@@ -81,7 +83,7 @@ def build_network(scenario: Scenario, seed: int) -> Network:
     area = (scenario.area.width_m, scenario.area.height_m)
     columns: dict[str, list[np.ndarray]] = {k: [] for k in (
         "group", "xy", "height_m", "compute_flops", "energy_per_flop_j", "battery_j",
-        "memory_bytes", "tx_power_dbm", "antenna_gain_dbi", "split_layer")}
+        "memory_bytes", "tx_power_dbm", "antenna_gain_dbi", "split_layer", "compression")}
     names: list[str] = []
     group_index = []
     start = 0
@@ -96,11 +98,13 @@ def build_network(scenario: Scenario, seed: int) -> Network:
         columns["tx_power_dbm"].append(np.full(n, group.tx_power_dbm))
         columns["antenna_gain_dbi"].append(np.full(n, group.antenna_gain_dbi))
         columns["split_layer"].append(np.full(n, group.split_layer))
+        columns["compression"].append(np.full(n, COMPRESSION_LEVELS.index(group.compression)))
         names.extend(f"{group.group}-{i}" for i in range(n))
         group_index.append(np.arange(start, start + n))
         start += n
     devices = DeviceArrays(names=names, **{k: np.concatenate(v) for k, v in columns.items()})
     devices.split_layer = devices.split_layer.astype(int)
+    devices.compression = devices.compression.astype(np.int64)
     devices.group = devices.group.astype(int)
 
     bss = scenario.base_stations

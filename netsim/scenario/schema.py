@@ -25,6 +25,7 @@ from netsim.network.fading import FADING_MODELS
 from netsim.network.pathloss import PATH_LOSS_MODELS
 from netsim.solvers.registry import LEARNS_ONLINE, NEEDS_CHECKPOINT
 from netsim.solvers.registry import NAMES as SOLVER_NAMES
+from netsim.workload.compression import NAMES as COMPRESSION_LEVELS
 
 # the documented ranges of scenario numbers: far beyond any sensible scenario, small enough
 # that whatever validates can run (the pre-flight estimate then checks this machine)
@@ -380,6 +381,10 @@ class DeviceGroupSpec(StrictModel):
     arrivals: Arrivals
     split_layer: int = Field(
         ge=0, le=1000, description="layers run on the device (0 = full offload, L = fully local)")
+    compression: Literal[COMPRESSION_LEVELS] = Field(
+        default="fp32", description="the model's compression on these devices (and on the "
+        "server side of their tasks): scales FLOPs, activation and parameter bytes, and costs "
+        "accuracy (netsim/workload/compression.py)")
 
 
 # --------------------------------------------------------------------------- models

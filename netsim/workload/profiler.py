@@ -110,7 +110,7 @@ def profile_model(cfg: VitConfig, dtype: str = "fp32", name: str | None = None,
         layers.append({
             "flops": _flops(block, x),
             "activation_bytes": cfg.tokens * cfg.width * BYTES_PER_ELEMENT[dtype],
-            "param_bytes": sum(p.numel() for p in block.parameters()) * 4,
+            "param_bytes": sum(p.numel() for p in block.parameters()) * BYTES_PER_ELEMENT[dtype],
             "latency_s": _latency_s(block, x, repeats=repeats),
         })
     return {
