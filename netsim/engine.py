@@ -24,6 +24,7 @@ import simpy
 
 from netsim.entities.servers import ServerFarm
 from netsim.entities.tasks import DeviceState, Routes, TaskFlow, TaskRules
+from netsim.faults import Faults
 from netsim.market import Market
 from netsim.network.access import RadioAccess
 from netsim.network.channel import Channel
@@ -131,8 +132,11 @@ class Simulation:
                                   keep_candidate_gains=interference is not None)
         self.bs_of = self.access.bs_of  # the serving base stations, updated in place
         self.access.attach(self.xy, self.odometer_m, initial=True)
+        # faults that change attachment need it here, where they happen
+        radio_faults = any(e.kind in ("base_station_down", "channel_degrade")
+                           for e in scn.events)
         helper = (second_core and self.n_devices >= HELPER_MIN_DEVICES
-                  and helper_possible())
+                  and not radio_faults and helper_possible())
         self.movement = Movement(self.mobility, self.access, self.xy, self.odometer_m, helper)
         rate_trace = (RateTrace(self.base_dir, scn.channel.rate_trace, self.n_devices)
                       if scn.channel.rate_trace else None)
@@ -179,12 +183,15 @@ class Simulation:
                                    dtype=np.int64),
             offload_wait_s=np.array([math.nan if s.cloud_offload_wait_s is None
                                      else s.cloud_offload_wait_s
-                                     for s in scn.edge_servers] + [math.nan]))
+                                     for s in scn.edge_servers] + [math.nan]),
+            down=np.zeros(len(self.servers.names), dtype=np.bool_),
+            reroute=np.ones(len(self.servers.names), dtype=np.bool_))
         rules = TaskRules(deadline_s=wl.deadline_s, drop_late=wl.drop_late,
                           input_bytes=wl.input_bytes or self.profile.input_bytes,
                           result_bytes=wl.result_bytes or self.profile.result_bytes)
         self.flow = TaskFlow(self.profiles, self.devices, self.bs_of, routes, rules, self.uplink,
                              self.downlink, self.task_log)
+        self.faults = Faults(scn.events, self)
 
     # ------------------------------------------------------------------ the tick
 
@@ -203,6 +210,7 @@ class Simulation:
                 return
             if t0 >= self._next_slow_s:
                 self._slow_step(k, t0)
+            self.faults.apply_due(t0)
             self.links.start_tick(t0)  # replayed rates due by t0, before the step is sized
             k_end = self._step_end(k)
             t1 = min(k_end * self.tick_s, self.horizon_s)
@@ -230,6 +238,7 @@ class Simulation:
         due = [self._next_slow_k, _next_multiple(k, self._sample_every),
                _next_multiple(k, self._device_sample_every),
                _first_tick_at(self.links.next_change_s(), self.tick_s),
+               _first_tick_at(self.faults.next_s, self.tick_s),
                math.ceil(self.horizon_s / self.tick_s - 1e-9)]
         if self.market is not None:
             due.append(_first_tick_at(self.market.next_round_s, self.tick_s))
@@ -268,6 +277,9 @@ class Simulation:
 
     def _draw_arrivals(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
         drawn = [process.draw(t0, t1) for process in self.arrivals]
+        if self.faults.events:
+            drawn = [self.faults.scale_arrivals(g, *batch, t0, t1)
+                     for g, batch in enumerate(drawn)]
         if len(drawn) == 1:
             return drawn[0]
         return np.concatenate([d[0] for d in drawn]), np.concatenate([d[1] for d in drawn])

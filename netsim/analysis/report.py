@@ -13,7 +13,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as stats_t
 
-from netsim.analysis.plots import base_station, default_window_s, plot_lines, plot_run, save
+from netsim.analysis.plots import (
+    base_station,
+    default_window_s,
+    fault_spans,
+    plot_lines,
+    plot_run,
+    save,
+    shade,
+)
 from netsim.analysis.streaming import TaskStats, column_values, scan, windowed_means
 from netsim.analysis.summary import market_summary
 from netsim.record.load import RunTables, load_run
@@ -77,11 +85,13 @@ def report(run_dir: Path, warmup_s: float = 0.0, window_s: float | None = None) 
 def _extra_plots(run: RunTables, stats: TaskStats, out: Path, window_s: float,
                  warmup_s: float) -> list[Path]:
     paths = []
+    spans = fault_spans(run)
     fig, ax = plt.subplots(figsize=(7, 4))
     finished = stats.per_window(stats.finished_by_window)
     missed = stats.per_window(stats.missed_by_window)
     ax.plot(finished.index, finished / window_s, label="finished tasks / s")
     ax.plot(missed.index, missed / window_s, label="missed deadlines / s")
+    shade(ax, spans)
     ax.set(xlabel="simulated time (s)", ylabel="tasks per second",
            title=f"Throughput and missed deadlines ({window_s:g} s windows)")
     ax.legend()
@@ -92,12 +102,12 @@ def _extra_plots(run: RunTables, stats: TaskStats, out: Path, window_s: float,
     if len(radio):
         paths.append(plot_lines(radio, window_s, out / "uplink_bandwidth_use.png",
                                 "uplink band in use (%)", "Uplink bandwidth use per base station",
-                                100.0, base_station))
+                                100.0, base_station, spans))
     queue = windowed_means(run, "servers", "server", "queue_len", window_s, warmup_s,
                            nonzero="flops")
     if len(queue):
         paths.append(plot_lines(queue, window_s, out / "server_queue.png", "tasks waiting",
-                                "Server queue length"))
+                                "Server queue length", spans=spans))
 
     epochs = run.epochs[run.epochs.t >= warmup_s]
     if len(epochs):

@@ -50,7 +50,7 @@ def cross_backhaul(slots, finishes, drop_late, task_device, task_deadline, task_
 @njit(cache=True, nogil=True)
 def admit_arrivals(t1, drop_late, result_bytes, p_time, p_slot, p_server, n_pending,
                    task_device, task_deadline, task_f_srv, task_bytes_up, task_bs,
-                   server_of_bs, cloud_link_of, offload_wait_s,
+                   server_of_bs, cloud_link_of, offload_wait_s, server_down, reroute_down,
                    free_at, heap_start, core_flops, flops_done, tasks_admitted,
                    interval_server, interval_start, interval_end, n_intervals,
                    link_free_at, link_bits_sent, link_busy_s, link_rate_bps,
@@ -58,7 +58,9 @@ def admit_arrivals(t1, drop_late, result_bytes, p_time, p_slot, p_server, n_pend
     """Admit, server by server (the cloud last) and in time order, every pending arrival
     before t1. Late ones are dropped (with `drop_late`); an edge server whose queueing wait
     exceeds its `offload_wait_s` (NaN: never) forwards the task over its link to the cloud
-    (`cloud_link_of`), which admits it later in this call or in a later tick. An admitted
+    (`cloud_link_of`), which admits it later in this call or in a later tick. A server that
+    is down (`server_down`) forwards its arrivals the same way if `reroute_down`, else drops
+    them (the cloud is never down). An admitted
     task's result goes back over the wired links (cloud to edge, then the backhaul) towards
     the radio downlink.
 
@@ -93,21 +95,24 @@ def admit_arrivals(t1, drop_late, result_bytes, p_time, p_slot, p_server, n_pend
             i = ready[order[j]]
             taken[i] = True
             t, s = p_time[i], p_slot[i]
-            if drop_late and t > task_deadline[s]:
+            down = server_down[server]
+            if (drop_late and t > task_deadline[s]) or (down and not reroute_down[server]):
                 drop_slot[n_drop] = s
                 drop_time[n_drop] = t
                 n_drop += 1
                 continue
-            if offload == offload:  # not NaN: this edge server may forward to the cloud
+            forward = down
+            if offload == offload and not down:  # not NaN: may forward to the cloud
                 wait = free_at[heap_start[server]] - t
-                if (wait if wait > 0.0 else 0.0) > offload:
-                    p_time[n_pending] = send(link_free_at, link_bits_sent, link_busy_s,
-                                             link_rate_bps, link_latency_s,
-                                             cloud_link_of[server], t, task_bytes_up[s], UP)
-                    p_slot[n_pending] = s
-                    p_server[n_pending] = cloud
-                    n_pending += 1
-                    continue
+                forward = (wait if wait > 0.0 else 0.0) > offload
+            if forward:
+                p_time[n_pending] = send(link_free_at, link_bits_sent, link_busy_s,
+                                         link_rate_bps, link_latency_s, cloud_link_of[server],
+                                         t, task_bytes_up[s], UP)
+                p_slot[n_pending] = s
+                p_server[n_pending] = cloud
+                n_pending += 1
+                continue
             start, end = admit(free_at, heap_start, core_flops, flops_done, tasks_admitted,
                                interval_server, interval_start, interval_end, n_intervals,
                                server, t, task_f_srv[s])

@@ -73,6 +73,24 @@ class ServerFarm:
         return every_server_busy_and_queued(self.interval_server, self.interval_start,
                                             self.n_intervals, t, self._ended_busy_s)
 
+    def fail(self, server: int, t: float) -> None:
+        """The server goes down at t: the service its tasks would have had after t is not
+        given (intervals end at t; those not started give nothing) and its cores take nothing
+        until `restore`."""
+        self._prune(t)
+        n = self.n_intervals
+        mine = np.flatnonzero(self.interval_server[:n] == server)  # all end after t
+        start, end = self.interval_start[mine], self.interval_end[mine]
+        lost_s = end - np.maximum(start, t)
+        self.flops_done[server] -= float(lost_s.sum()) * self.core_flops[server]
+        self.interval_start[mine] = np.minimum(start, t)
+        self.interval_end[mine] = t
+        self.free_at[self.heap_start[server]:self.heap_start[server + 1]] = np.inf
+
+    def restore(self, server: int, t: float) -> None:
+        """The server is back at t, with every core free."""
+        self.free_at[self.heap_start[server]:self.heap_start[server + 1]] = t
+
     def _prune(self, t: float) -> None:
         if t > self._pruned_at:
             self.n_intervals = prune(self.interval_server, self.interval_start,

@@ -24,7 +24,7 @@ import numpy as np
 from netsim.entities.device_queue import fifo_finish
 from netsim.entities.flow_kernels import admit_arrivals, cross_backhaul
 from netsim.entities.servers import ServerFarm
-from netsim.network.links import WiredLinks
+from netsim.network.links import UP, WiredLinks
 from netsim.network.radio import Finished, RadioPool
 from netsim.record.tables import TASK_STATUSES
 from netsim.record.task_log import TaskLog
@@ -47,14 +47,17 @@ class TaskSlots:
         self.flops_server = np.zeros(capacity)
         self.bytes_up = np.zeros(capacity, dtype=np.int64)
         self.bs = np.full(capacity, -1, dtype=np.int64)  # set when the uplink ends
+        # the server that admitted the task (-1: none yet) and when its service ends there
+        self.server = np.full(capacity, -1, dtype=np.int64)
+        self.server_end = np.zeros(capacity)
         self._slots = Slots()
 
     def add(self, ids: np.ndarray, devices: np.ndarray, deadlines: np.ndarray,
             flops_server: np.ndarray, bytes_up: np.ndarray) -> np.ndarray:
         """Slots for new tasks, filled; returns them."""
         slots = self._slots.take(len(ids))
-        make_room(self, ("id", "device", "deadline", "flops_server", "bytes_up", "bs"),
-                  len(self.id), self._slots.used, {"bs": -1})
+        make_room(self, ("id", "device", "deadline", "flops_server", "bytes_up", "bs", "server",
+                         "server_end"), len(self.id), self._slots.used, {"bs": -1, "server": -1})
         self.id[slots] = ids
         self.device[slots] = devices
         self.deadline[slots] = deadlines
@@ -62,8 +65,14 @@ class TaskSlots:
         self.bytes_up[slots] = bytes_up
         return slots
 
+    def held_by(self, server: int, t: float) -> np.ndarray:
+        """Slots of the tasks that `server` admitted and still serves (or queues) after t."""
+        used = self._slots.used
+        return np.flatnonzero((self.server[:used] == server) & (self.server_end[:used] > t))
+
     def release(self, slots: np.ndarray) -> None:
         """The tasks in `slots` ended."""
+        self.server[slots] = -1
         self._slots.give_back(slots)
 
 
@@ -92,13 +101,16 @@ class Routes:
     """Where tasks go: the servers (edge servers, then the cloud last), the wired links
     (base station i's backhaul is link i), the server each base station feeds, each edge
     server's link to the cloud (-1 for the cloud) and the queueing wait above which it
-    forwards a task there (NaN: never)."""
+    forwards a task there (NaN: never); which servers are down (faults) and whether each
+    sends its arrivals to the cloud meanwhile (else drops them)."""
 
     servers: ServerFarm
     links: WiredLinks
     server_of_bs: np.ndarray
     cloud_link_of: np.ndarray
     offload_wait_s: np.ndarray
+    down: np.ndarray
+    reroute: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -238,11 +250,13 @@ class TaskFlow:
             t1, self.drop_late, self.result_bytes, self._p_time, self._p_slot, self._p_server,
             self._n_pending, tasks.device, tasks.deadline, tasks.flops_server, tasks.bytes_up,
             tasks.bs, routes.server_of_bs, routes.cloud_link_of, routes.offload_wait_s,
-            farm.free_at, farm.heap_start, farm.core_flops, farm.flops_done,
-            farm.tasks_admitted, farm.interval_server, farm.interval_start, farm.interval_end,
-            farm.n_intervals, links.free_at, links.bits_sent, links.busy_s, links.rate_bps,
-            links.latency_s)
+            routes.down, routes.reroute, farm.free_at, farm.heap_start, farm.core_flops,
+            farm.flops_done, farm.tasks_admitted, farm.interval_server, farm.interval_start,
+            farm.interval_end, farm.n_intervals, links.free_at, links.bits_sent, links.busy_s,
+            links.rate_bps, links.latency_s)
         if len(slots):
+            tasks.server[slots] = servers
+            tasks.server_end[slots] = ends
             self.log.put(tasks.id[slots], t_server_start=starts, t_server_done=ends,
                          server=servers)
             self.downlink.enqueue_many(tasks.device[slots], ready,
@@ -252,9 +266,44 @@ class TaskFlow:
             tasks.release(drop_slots)
 
     def after_downlink(self, finished: Finished) -> None:
-        """Results arrived on their devices: the tasks are complete."""
-        if len(finished.payloads):
-            self._complete(finished.payloads, finished.ends)
+        """Results arrived on their devices: the tasks are complete (withdrawn transfers,
+        payload -1, carried nothing)."""
+        slots = finished.payloads
+        if len(slots):
+            real = slots >= 0
+            if not real.all():
+                slots, ends = slots[real], finished.ends[real]
+            else:
+                ends = finished.ends
+            self._complete(slots, ends)
+
+    def fail_server(self, server: int, t: float) -> tuple[int, int]:
+        """Server `server` went down at t: the tasks it holds (queued, or running past t)
+        lose their service; their results, not yet sent, are withdrawn from the downlink.
+        With the server's reroute policy they go over its link to the cloud, else they end
+        dropped at t. Returns (rerouted, dropped)."""
+        tasks, routes = self.tasks, self.routes
+        held = tasks.held_by(server, t)
+        if not len(held):
+            return 0, 0
+        self.downlink.withdraw(held)
+        tasks.server[held] = -1
+        n = len(held)  # their service there never was: the record forgets it
+        self.log.put(tasks.id[held], t_server_start=np.full(n, np.nan),
+                     t_server_done=np.full(n, np.nan), server=np.full(n, -1))
+        if not routes.reroute[server]:
+            self._end(tasks.id[held], np.full(len(held), t), np.full(len(held), DROPPED))
+            tasks.release(held)
+            return 0, len(held)
+        self._reserve_pending(len(held))
+        link, cloud = int(routes.cloud_link_of[server]), len(routes.servers.names) - 1
+        for slot in held.tolist():  # in slot order; the cloud admits them in time order
+            self._p_time[self._n_pending] = routes.links.send(link, t, tasks.bytes_up[slot],
+                                                              UP)
+            self._p_slot[self._n_pending] = slot
+            self._p_server[self._n_pending] = cloud
+            self._n_pending += 1
+        return len(held), 0
 
     # ------------------------------------------------------------------ endings
 

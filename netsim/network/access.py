@@ -9,6 +9,7 @@ to every measured base station (the interference model's input)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -53,6 +54,10 @@ class RadioAccess:
         self._measured = np.full((n, self.k), -1, dtype=np.int64)
         self._filtered_db = np.full((n, self.k), np.nan)
         self.bs_of = np.zeros(n, dtype=np.int64)  # shared: updated in place on handover
+        # faults: base stations up, and a function of the positions giving each device's
+        # extra path loss (a degraded region; None: none)
+        self.bs_up = np.ones(n_bs, dtype=np.bool_)
+        self.loss_offset_db: Callable[[np.ndarray], np.ndarray | None] | None = None
         self.handovers = 0
         self._up_gain = db_to_linear(dev_tx_power_dbm + dev_gain_dbi)  # mW
         self._dl_gain = db_to_linear(dev_gain_dbi)
@@ -89,12 +94,16 @@ class RadioAccess:
         else:
             cand = np.broadcast_to(np.arange(k), (n, k))
         loss = self.channel.candidate_loss_db(xy, cand, odometer_m)
+        extra = None if self.loss_offset_db is None else self.loss_offset_db(xy)
+        if extra is not None:
+            loss = loss + extra[:, None]
         pairs = self.channel.pair_index(cand)
         (self._filtered_db, handovers, self.up_rx_mw, self.down_rx_mw, up_cand,
          down_cand) = filter_and_attach(
             loss, cand, pairs, self._measured, self._filtered_db,
             spec.handover_filter, spec.handover_margin_db, initial, self.bs_of,
-            self._up_gain, self._dl_gain, self._bs_gain, self._bs_tx, self.keep_candidate_gains)
+            self._up_gain, self._dl_gain, self._bs_gain, self._bs_tx, self.keep_candidate_gains,
+            self.bs_up)
         self._measured = pairs
         self.handovers += handovers
         if self.keep_candidate_gains:

@@ -162,7 +162,9 @@ def share_bands(members, member_bs, rx_mw, noise_mw_per_hz, weight, equal, linea
                 else:
                     se = np.log2(1.0 + quality[i] / share)
                     rate = share * (se if se < max_se else max_se)
-                end = now + left[d] / rate if rate > 0.0 else inf
+                # a withdrawn transfer (no bits left) ends at once, even on a dead link
+                end = (now + left[d] / rate if rate > 0.0
+                       else (now if left[d] <= 0.0 else inf))
                 if end < t_next:
                     t_next = end
                 rates[i] = rate

@@ -164,11 +164,14 @@ def pair_losses(xy, cand, pairs, bs_xy, bs_carrier_ghz, bs_height_m, device_heig
 @njit(cache=True, nogil=True)
 def filter_and_attach(loss, cand, pairs, last_pairs, last_filtered, handover_filter,
                       margin_db, initial, bs_of, up_gain, dl_gain, bs_gain, bs_tx,
-                      keep_candidate_gains):  # pragma: no cover
+                      keep_candidate_gains, bs_up):  # pragma: no cover
     """Filter the measured losses (exponential, per pair; a pair not measured last time,
     i.e. not in the device's row of `last_pairs`, starts anew), then attach each device (the
     first time: to the best) or hand it over where the best beats the serving one by the
-    margin. `bs_of` is updated in place; returns the filtered losses (the next call's
+    margin. Base stations that are down (`bs_up` False) are never chosen and radiate
+    nothing: a device served by one hands over to the best one up (however small the
+    difference), or keeps it and waits with no link if none is up. `bs_of` is updated in
+    place; returns the filtered losses (the next call's
     `last_filtered`), the number of handovers, the serving links' received powers without
     fading (mW, up and down) and, with `keep_candidate_gains`, those to every measured base
     station."""
@@ -192,10 +195,12 @@ def filter_and_attach(loss, cand, pairs, last_pairs, last_filtered, handover_fil
     up_cand = np.empty((n, kept))
     down_cand = np.empty((n, kept))
     for i in range(n):
-        best = 0
-        for j in range(1, k):
-            if filtered[i, j] < filtered[i, best]:
+        best = -1
+        for j in range(k):
+            if bs_up[cand[i, j]] and (best < 0 or filtered[i, j] < filtered[i, best]):
                 best = j
+        if best < 0:  # every measured base station is down
+            best = 0
         column = best
         if not initial:
             column = 0  # the serving base station's column (always measured)
@@ -203,17 +208,18 @@ def filter_and_attach(loss, cand, pairs, last_pairs, last_filtered, handover_fil
                 if cand[i, j] == bs_of[i]:
                     column = j
                     break
-            if filtered[i, best] < filtered[i, column] - margin_db:
+            if (filtered[i, best] < filtered[i, column] - margin_db
+                    or (not bs_up[cand[i, column]] and bs_up[cand[i, best]])):
                 handovers += 1
                 column = best
         b = cand[i, column]
         bs_of[i] = b
-        path = 10.0 ** (-loss[i, column] / 10.0) * bs_gain[b]
+        path = 10.0 ** (-loss[i, column] / 10.0) * bs_gain[b] if bs_up[b] else 0.0
         up_rx[i] = up_gain[i] * path
         down_rx[i] = bs_tx[b] * dl_gain[i] * path
         for j in range(kept):
             c = cand[i, j]
-            path = 10.0 ** (-loss[i, j] / 10.0) * bs_gain[c]
+            path = 10.0 ** (-loss[i, j] / 10.0) * bs_gain[c] if bs_up[c] else 0.0
             up_cand[i, j] = up_gain[i] * path
             down_cand[i, j] = bs_tx[c] * dl_gain[i] * path
     return filtered, handovers, up_rx, down_rx, up_cand, down_cand

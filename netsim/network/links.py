@@ -35,6 +35,12 @@ class WiredLinks:
                     link, t, n_bytes, direction)
 
 
+    def hold(self, link: int, until_s: float) -> None:
+        """The link is down until `until_s` (inf: for good): what is sent waits for it, in
+        order, in both directions."""
+        self.free_at[link] = np.maximum(self.free_at[link], until_s)
+
+
 @njit(cache=True, nogil=True)
 def send(free_at, bits_sent, busy_s, rate_bps, latency_s, link, t, n_bytes,
          direction):  # pragma: no cover

@@ -102,6 +102,20 @@ class RadioPool:
                                   np.asarray(ready_s, dtype=float),
                                   np.asarray(bits, dtype=float), slots))
 
+    def withdraw(self, payloads: np.ndarray) -> None:
+        """Empty the queued transfers carrying `payloads` (not yet started: a fault took
+        what they were to carry): each ends at once when its turn comes, with payload -1 and
+        no bits, so no other transfer moves. Freed transfer slots may still hold an old
+        payload; emptying them too is harmless, as the next use overwrites both."""
+        used = self._slots.used
+        hit = np.flatnonzero(np.isin(self._slot_payload[:used], payloads))
+        self._slot_bits[hit] = 0.0
+        self._slot_payload[hit] = -1
+        for i, (device, ready, bits, slots) in enumerate(self._new_batches):
+            emptied = np.isin(slots, hit)
+            if emptied.any():  # not linked yet: their bits are still in the batch
+                self._new_batches[i] = (device, ready, np.where(emptied, 0.0, bits), slots)
+
     def _link_new(self, t1: float) -> np.ndarray:
         """Link the transfers queued since the last tick; return the devices sending in the
         tick that ends at t1."""

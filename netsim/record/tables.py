@@ -61,8 +61,14 @@ EPOCHS = pa.schema([
     ("R", pa.float64()), ("p_min", pa.float64()), ("p_max", pa.float64()),
     ("realised_revenue", pa.float64()), ("plugin_utility", pa.float64()),
 ])
+# one row per fault or load change starting or ending (netsim/faults.py), with what it did
+EVENTS = pa.schema([
+    ("t", pa.float64()), ("kind", pa.string()), ("target", pa.string()), ("phase", pa.string()),
+    ("value", pa.float64()), ("tasks_rerouted", pa.int64()), ("tasks_dropped", pa.int64()),
+    ("handovers", pa.int64()),
+])
 SCHEMAS = {"tasks": TASKS, "devices": DEVICES, "links": LINKS, "servers": SERVERS,
-           "epochs": EPOCHS}
+           "epochs": EPOCHS, "events": EVENTS}
 
 
 def rows_to_table(rows: Sequence[tuple], schema: pa.Schema) -> pa.Table:

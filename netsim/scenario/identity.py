@@ -19,5 +19,11 @@ def problem_hash(scenario: Scenario) -> str:
     data = scenario.model_dump(mode="json", exclude=set(_NOT_THE_PROBLEM))
     if data.get("market") is not None:
         data["market"].pop("solver", None)
+    # fields added after checkpoints existed leave the hash alone while at their defaults
+    if not data.get("events"):
+        data.pop("events", None)
+    for group in data["devices"]:
+        if group.get("compression") == "fp32":
+            del group["compression"]
     text = json.dumps(data, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -313,6 +313,7 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Finding]:
     if scn.channel.rate_trace is not None:
         problems.extend(_trace_problems(scn.channel.rate_trace, scn.n_devices, base_dir,
                                         "channel.rate_trace", ("rate_bps",)))
+    problems.extend(_event_problems(scn))
     if scn.market is not None and scn.market.solver.checkpoint is not None:
         checkpoint = Path(scn.market.solver.checkpoint)
         checkpoint = checkpoint if checkpoint.is_absolute() else base_dir / checkpoint
@@ -321,6 +322,28 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Finding]:
                                     f"checkpoint {checkpoint} does not exist"))
         else:
             problems.extend(_checkpoint_problems(scn, checkpoint))
+    return problems
+
+
+def _event_problems(scn: Scenario) -> list[Finding]:
+    """Each event's target must exist (the cloud never fails) and its times fall in the
+    run."""
+    servers = [s.id for s in scn.edge_servers]
+    links = [*(f"{b.id}-{b.server}" for b in scn.base_stations),
+             *(f"{s}-cloud" for s in servers)]
+    known = {"server_down": ("edge server", servers),
+             "base_station_down": ("base station", [b.id for b in scn.base_stations]),
+             "link_down": ("link", links), "link_scale": ("link", links),
+             "arrival_scale": ("device group", [g.group for g in scn.devices])}
+    problems = []
+    for i, event in enumerate(scn.events):
+        if event.kind in known and event.target not in known[event.kind][1]:
+            what, allowed = known[event.kind]
+            problems.append(Finding(f"events[{i}].target", f"no {what} '{event.target}' "
+                                    f"(allowed: {', '.join(allowed) or 'none'})"))
+        if event.at_s >= scn.horizon_s:
+            problems.append(Finding(f"events[{i}].at_s", f"{event.at_s:g} s is not before "
+                                    f"the horizon ({scn.horizon_s:g} s)"))
     return problems
 
 

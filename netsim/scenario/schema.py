@@ -600,6 +600,52 @@ class RecordSpec(StrictModel):
                            "run keeps them")
 
 
+# --------------------------------------------------------------------------- faults
+
+EVENT_KINDS = ("server_down", "base_station_down", "link_down", "link_scale", "arrival_scale",
+               "channel_degrade")
+# what each kind needs besides at_s (and may take)
+EVENT_NEEDS = {"server_down": ("target",), "base_station_down": ("target",),
+               "link_down": ("target",), "link_scale": ("target", "factor"),
+               "arrival_scale": ("target", "factor"), "channel_degrade": ("loss_db",)}
+EVENT_TAKES = {"server_down": ("policy",), "channel_degrade": ("region_m",)}
+
+
+class EventSpec(StrictModel):
+    """A timed fault or load change, from `at_s` until `until_s` (null: to the end). Kinds:
+    server_down (an edge server; `policy`: its queued and running tasks go to the cloud, or
+    are dropped), base_station_down (its devices hand over, or wait with no link),
+    link_down (a wired link holds everything sent over it until it is back), link_scale
+    (its capacity times `factor`), arrival_scale (a device group's arrival rate times
+    `factor`: a flash crowd), channel_degrade (`loss_db` more path loss for the devices inside
+    `region_m`, or everywhere). Links are named like the links table: `BS-SERVER` for a
+    backhaul, `SERVER-cloud` for an edge server's link to the cloud."""
+
+    at_s: float = Field(ge=0.0, le=MAX_TIME_S)
+    until_s: float | None = Field(default=None, gt=0.0, le=MAX_TIME_S)
+    kind: Literal[EVENT_KINDS]
+    target: str | None = None
+    factor: float | None = Field(default=None, gt=0.0, le=1.0e4)
+    loss_db: float | None = Field(default=None, gt=0.0, le=300.0)
+    region_m: Pair(Position) | None = Field(
+        default=None, description="two opposite corners [[x0, y0], [x1, y1]]")
+    policy: Literal["reroute", "drop"] = "reroute"
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> EventSpec:
+        needs, takes = EVENT_NEEDS[self.kind], EVENT_TAKES.get(self.kind, ())
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"{self.kind} needs {', '.join(missing)}")
+        extra = [name for name in ("target", "factor", "loss_db", "region_m", "policy")
+                 if name in self.model_fields_set and name not in (*needs, *takes)]
+        if extra:
+            raise ValueError(f"{', '.join(extra)} do not apply to {self.kind}")
+        if self.until_s is not None and self.until_s <= self.at_s:
+            raise ValueError(f"until_s ({self.until_s:g}) must be after at_s ({self.at_s:g})")
+        return self
+
+
 class Scenario(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
@@ -613,6 +659,7 @@ class Scenario(StrictModel):
     workload: WorkloadSpec = WorkloadSpec()
     record: RecordSpec = RecordSpec()
     market: MarketSpec | None = None
+    events: list[EventSpec] = Field(default_factory=list, max_length=10_000)
 
     @property
     def n_devices(self) -> int:
