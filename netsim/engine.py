@@ -36,6 +36,7 @@ from netsim.network.radio import RadioPool
 from netsim.network.radio_links import RadioLinks, RateTrace
 from netsim.network.topology import CLOUD, build_network
 from netsim.preflight import check_fits
+from netsim.record.generation_log import GenerationLog
 from netsim.record.recorder import RunRecorder
 from netsim.record.samplers import ServerLinkSampler, device_sample
 from netsim.record.tables import EPOCHS
@@ -45,6 +46,7 @@ from netsim.scenario.loader import LoadedScenario
 from netsim.workload.arrivals import build_arrivals, mean_rate_per_s
 from netsim.workload.compression import NAMES as COMPRESSION_LEVELS
 from netsim.workload.compression import accuracy, compress
+from netsim.workload.generation import DiffusionProfile
 from netsim.workload.profiles import load_profile, resolve_profile_path
 
 Progress = Callable[[float, float], None]  # (simulated time reached, horizon)
@@ -72,7 +74,7 @@ class Simulation:
         self.progress = progress
         self.env = simpy.Environment()
         self.network = net = build_network(scn, self.seed)
-        self.profile = load_profile(resolve_profile_path(scn.workload.model, loaded.base_dir))
+        self._load_model(scn, loaded.base_dir)
         bss = net.base_stations
         self.n_devices, self.n_bs = len(net.devices.names), len(bss.ids)
         self.tick_s = scn.channel.tick_s
@@ -94,6 +96,26 @@ class Simulation:
         self.market = (Market(EngineMarketView(self), self.env, scn, self.base_dir)
                        if scn.market is not None else None)
 
+    def _load_model(self, scn, base_dir: Path) -> None:
+        """The task profile: the split-inference model's, or (aigc) a generation request's,
+        built from the diffusion profile at the scenario's steps."""
+        model = load_profile(resolve_profile_path(scn.workload.model, base_dir))
+        self.diffusion: DiffusionProfile | None = None
+        self.steps = None
+        if scn.workload.kind == "aigc":
+            aigc = scn.workload.aigc
+            self.diffusion, self.steps = model, aigc.steps or model.default_steps
+            model = model.task_profile(self.steps, aigc.prompt_bytes, aigc.result_bytes)
+        self.profile = model
+
+    def _generation_slots(self, cores: int, gpu_memory_bytes: int | None) -> int:
+        """Generations a server runs at once: its cores, or fewer if its GPU memory holds
+        fewer requests beside the model."""
+        if self.diffusion is None or gpu_memory_bytes is None:
+            return cores
+        room = gpu_memory_bytes - self.diffusion.param_bytes
+        return max(1, min(cores, room // self.scenario.workload.aigc.request_memory_bytes))
+
     def _build_compute(self, scn, net) -> None:
         """Servers (edge servers, the cloud last) and wired links (each base station's
         backhaul, then each edge server's link to the cloud), named after the graph's
@@ -101,7 +123,10 @@ class Simulation:
         bss = net.base_stations
         edge = scn.edge_servers
         self.servers = ServerFarm([*(s.id for s in edge), CLOUD],
-                                  [*(s.cores for s in edge), scn.cloud.cores],
+                                  [*(self._generation_slots(s.cores, s.gpu_memory_bytes)
+                                     for s in edge),
+                                   self._generation_slots(scn.cloud.cores,
+                                                          scn.cloud.gpu_memory_bytes)],
                                   [*(s.core_flops for s in edge), scn.cloud.core_flops])
         ends = [*((b, bss.server[i]) for i, b in enumerate(bss.ids)),
                 *((s.id, CLOUD) for s in edge)]
@@ -174,6 +199,7 @@ class Simulation:
         if self.links.interference is not None:
             self.uplink.track_airtime()
         wl = scn.workload
+        lower = wl.aigc.lower_steps if self.diffusion is not None else None
         server_index = {name: i for i, name in enumerate(self.servers.names)}
         n_bs = len(bss.ids)
         routes = Routes(
@@ -185,10 +211,18 @@ class Simulation:
                                      else s.cloud_offload_wait_s
                                      for s in scn.edge_servers] + [math.nan]),
             down=np.zeros(len(self.servers.names), dtype=np.bool_),
-            reroute=np.ones(len(self.servers.names), dtype=np.bool_))
+            reroute=np.ones(len(self.servers.names), dtype=np.bool_),
+            lower_wait_s=np.full(len(self.servers.names),
+                                 math.nan if lower is None else lower.wait_above_s))
+        generations = None
+        if self.diffusion is not None:
+            generations = GenerationLog(self.recorder.generations, self.diffusion, self.steps,
+                                        None if lower is None else lower.steps)
         rules = TaskRules(deadline_s=wl.deadline_s, drop_late=wl.drop_late,
                           input_bytes=wl.input_bytes or self.profile.input_bytes,
-                          result_bytes=wl.result_bytes or self.profile.result_bytes)
+                          result_bytes=wl.result_bytes or self.profile.result_bytes,
+                          lower_ratio=1.0 if lower is None else lower.steps / self.steps,
+                          generations=generations)
         self.flow = TaskFlow(self.profiles, self.devices, self.bs_of, routes, rules, self.uplink,
                              self.downlink, self.task_log)
         self.faults = Faults(scn.events, self)

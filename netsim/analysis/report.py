@@ -24,7 +24,7 @@ from netsim.analysis.plots import (
 )
 from netsim.analysis.streaming import TaskStats, column_values, scan, windowed_means
 from netsim.analysis.summary import market_summary
-from netsim.record.load import RunTables, load_run
+from netsim.record.load import RunTables, load_run, table_rows
 
 
 def key_metrics(run: RunTables, warmup_s: float = 0.0,
@@ -109,6 +109,9 @@ def _extra_plots(run: RunTables, stats: TaskStats, out: Path, window_s: float,
         paths.append(plot_lines(queue, window_s, out / "server_queue.png", "tasks waiting",
                                 "Server queue length", spans=spans))
 
+    if table_rows(run.path, "generations", run.manifest.get("run_id")):
+        paths.append(_quality_against_latency(run, out, warmup_s))
+
     epochs = run.epochs[run.epochs.t >= warmup_s]
     if len(epochs):
         fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(7, 8.5), sharex=True)
@@ -137,6 +140,38 @@ def _extra_plots(run: RunTables, stats: TaskStats, out: Path, window_s: float,
         ax.grid(alpha=0.3)
         paths.append(save(fig, out / "participation.png"))
     return paths
+
+
+def _quality_against_latency(run: RunTables, out: Path, warmup_s: float) -> Path:
+    """AIGC: each place an image was made (edge server, cloud or the device itself) and
+    number of steps as a point at its median latency and its quality, with a bar from the
+    5th to the 95th percentile of latency. Memory: the images' ids and steps."""
+    images = run.generations[["task_id", "steps", "quality"]].sort_values("task_id")
+    ids, steps = images.task_id.to_numpy(), images.steps.to_numpy()
+    quality = dict(zip(images.steps, images.quality))
+    latencies: dict[tuple[str, int], list[np.ndarray]] = {}
+    for batch in scan(run, "tasks", ["task_id", "t_arrival", "latency_s", "server"]):
+        batch = batch[(batch.t_arrival >= warmup_s) & batch.latency_s.notna()]
+        at = np.searchsorted(ids, batch.task_id.to_numpy())
+        found = (at < len(ids)) & (ids[np.minimum(at, len(ids) - 1)] == batch.task_id)
+        batch = batch[found].assign(steps=steps[at[found]],
+                                    place=batch.server[found].astype(object).fillna("device"))
+        for (place, n_steps), rows in batch.groupby(["place", "steps"]):
+            latencies.setdefault((place, n_steps), []).append(rows.latency_s.to_numpy())
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for (place, n_steps), pieces in sorted(latencies.items()):
+        values = np.concatenate(pieces)
+        low, mid, high = np.percentile(values, [5, 50, 95])
+        line = ax.plot([low, high], [quality[n_steps]] * 2, lw=2, alpha=0.6)[0]
+        ax.plot(mid, quality[n_steps], "o", color=line.get_color(),
+                label=f"{place}, {n_steps} steps (n={len(values)})")
+    ax.set_xscale("log")
+    ax.set(xlabel="request latency (s; median, bar: 5th-95th percentile)",
+           ylabel="image quality (1 = best measured)",
+           title="AIGC: quality against latency, by where the image was made")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3, which="both")
+    return save(fig, out / "quality_latency.png")
 
 
 def compare(run_dirs: list[Path], out: Path, warmup_s: float = 0.0) -> pd.DataFrame:

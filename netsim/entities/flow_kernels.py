@@ -51,6 +51,7 @@ def cross_backhaul(slots, finishes, drop_late, task_device, task_deadline, task_
 def admit_arrivals(t1, drop_late, result_bytes, p_time, p_slot, p_server, n_pending,
                    task_device, task_deadline, task_f_srv, task_bytes_up, task_bs,
                    server_of_bs, cloud_link_of, offload_wait_s, server_down, reroute_down,
+                   lower_wait_s, lower_ratio, task_lowered,
                    free_at, heap_start, core_flops, flops_done, tasks_admitted,
                    interval_server, interval_start, interval_end, n_intervals,
                    link_free_at, link_bits_sent, link_busy_s, link_rate_bps,
@@ -60,7 +61,9 @@ def admit_arrivals(t1, drop_late, result_bytes, p_time, p_slot, p_server, n_pend
     exceeds its `offload_wait_s` (NaN: never) forwards the task over its link to the cloud
     (`cloud_link_of`), which admits it later in this call or in a later tick. A server that
     is down (`server_down`) forwards its arrivals the same way if `reroute_down`, else drops
-    them (the cloud is never down). An admitted
+    them (the cloud is never down). A server whose `lower_wait_s` is not NaN runs a task
+    that would wait longer than that with its work times `lower_ratio` (fewer denoising
+    steps), and marks it in `task_lowered`. An admitted
     task's result goes back over the wired links (cloud to edge, then the backhaul) towards
     the radio downlink.
 
@@ -113,6 +116,10 @@ def admit_arrivals(t1, drop_late, result_bytes, p_time, p_slot, p_server, n_pend
                 p_server[n_pending] = cloud
                 n_pending += 1
                 continue
+            lower = lower_wait_s[server]
+            if lower == lower and free_at[heap_start[server]] - t > lower:
+                task_f_srv[s] *= lower_ratio
+                task_lowered[s] = True
             start, end = admit(free_at, heap_start, core_flops, flops_done, tasks_admitted,
                                interval_server, interval_start, interval_end, n_intervals,
                                server, t, task_f_srv[s])

@@ -26,6 +26,7 @@ from netsim.entities.flow_kernels import admit_arrivals, cross_backhaul
 from netsim.entities.servers import ServerFarm
 from netsim.network.links import UP, WiredLinks
 from netsim.network.radio import Finished, RadioPool
+from netsim.record.generation_log import GenerationLog
 from netsim.record.tables import TASK_STATUSES
 from netsim.record.task_log import TaskLog
 from netsim.slots import Slots, make_room
@@ -50,6 +51,7 @@ class TaskSlots:
         # the server that admitted the task (-1: none yet) and when its service ends there
         self.server = np.full(capacity, -1, dtype=np.int64)
         self.server_end = np.zeros(capacity)
+        self.lowered = np.zeros(capacity, dtype=np.bool_)  # generations: fewer steps run
         self._slots = Slots()
 
     def add(self, ids: np.ndarray, devices: np.ndarray, deadlines: np.ndarray,
@@ -57,12 +59,14 @@ class TaskSlots:
         """Slots for new tasks, filled; returns them."""
         slots = self._slots.take(len(ids))
         make_room(self, ("id", "device", "deadline", "flops_server", "bytes_up", "bs", "server",
-                         "server_end"), len(self.id), self._slots.used, {"bs": -1, "server": -1})
+                         "server_end", "lowered"), len(self.id), self._slots.used,
+                  {"bs": -1, "server": -1})
         self.id[slots] = ids
         self.device[slots] = devices
         self.deadline[slots] = deadlines
         self.flops_server[slots] = flops_server
         self.bytes_up[slots] = bytes_up
+        self.lowered[slots] = False
         return slots
 
     def held_by(self, server: int, t: float) -> np.ndarray:
@@ -102,7 +106,8 @@ class Routes:
     (base station i's backhaul is link i), the server each base station feeds, each edge
     server's link to the cloud (-1 for the cloud) and the queueing wait above which it
     forwards a task there (NaN: never); which servers are down (faults) and whether each
-    sends its arrivals to the cloud meanwhile (else drops them)."""
+    sends its arrivals to the cloud meanwhile (else drops them); the wait above which a
+    server runs fewer generation steps (NaN: never)."""
 
     servers: ServerFarm
     links: WiredLinks
@@ -111,17 +116,21 @@ class Routes:
     offload_wait_s: np.ndarray
     down: np.ndarray
     reroute: np.ndarray
+    lower_wait_s: np.ndarray
 
 
 @dataclass(frozen=True)
 class TaskRules:
     """How tasks are timed and sized: the deadline (and whether a late task is dropped), the
-    input sent by full offloading and the result sent back."""
+    input sent by full offloading and the result sent back; generations: the share of the
+    work a server's lowered steps keep, and where generated images are recorded."""
 
     deadline_s: float | None
     drop_late: bool
     input_bytes: int
     result_bytes: int
+    lower_ratio: float = 1.0
+    generations: GenerationLog | None = None
 
 
 class TaskFlow:
@@ -136,6 +145,8 @@ class TaskFlow:
         self.deadline_s = math.inf if rules.deadline_s is None else rules.deadline_s
         self.drop_late = rules.drop_late
         self.result_bytes = rules.result_bytes
+        self.lower_ratio = rules.lower_ratio
+        self.generations = rules.generations
         self.uplink = uplink
         self.downlink = downlink
         self.log = log
@@ -250,7 +261,8 @@ class TaskFlow:
             t1, self.drop_late, self.result_bytes, self._p_time, self._p_slot, self._p_server,
             self._n_pending, tasks.device, tasks.deadline, tasks.flops_server, tasks.bytes_up,
             tasks.bs, routes.server_of_bs, routes.cloud_link_of, routes.offload_wait_s,
-            routes.down, routes.reroute, farm.free_at, farm.heap_start, farm.core_flops,
+            routes.down, routes.reroute, routes.lower_wait_s, self.lower_ratio, tasks.lowered,
+            farm.free_at, farm.heap_start, farm.core_flops,
             farm.flops_done, farm.tasks_admitted, farm.interval_server, farm.interval_start,
             farm.interval_end, farm.n_intervals, links.free_at, links.bits_sent, links.busy_s,
             links.rate_bps, links.latency_s)
@@ -313,6 +325,9 @@ class TaskFlow:
         late_status = DROPPED if self.drop_late else MISSED
         status = np.where(t_done > self.tasks.deadline[slots], late_status, DONE)
         self._end(self.tasks.id[slots], t_done, status)
+        if self.generations is not None:  # images delivered (a late one dropped is not)
+            tasks, kept = self.tasks, slots[status != DROPPED]
+            self.generations.record(tasks.id[kept], tasks.device[kept], tasks.lowered[kept])
         self.tasks.release(slots)
 
     def _end(self, ids: np.ndarray, t_done: np.ndarray, status: np.ndarray) -> None:

@@ -67,8 +67,13 @@ EVENTS = pa.schema([
     ("value", pa.float64()), ("tasks_rerouted", pa.int64()), ("tasks_dropped", pa.int64()),
     ("handovers", pa.int64()),
 ])
+# one row per generated image delivered (AIGC workloads; netsim/workload/generation.py)
+GENERATIONS = pa.schema([
+    ("task_id", pa.int64()), ("device", pa.int32()), ("steps", pa.int32()),
+    ("quality", pa.float64()),
+])
 SCHEMAS = {"tasks": TASKS, "devices": DEVICES, "links": LINKS, "servers": SERVERS,
-           "epochs": EPOCHS, "events": EVENTS}
+           "epochs": EPOCHS, "events": EVENTS, "generations": GENERATIONS}
 
 
 def rows_to_table(rows: Sequence[tuple], schema: pa.Schema) -> pa.Table:

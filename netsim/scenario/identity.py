@@ -12,6 +12,34 @@ from netsim.scenario.schema import Scenario
 _NOT_THE_PROBLEM = ("name", "record", "horizon_s", "seed")
 
 
+# fields added after checkpoints existed, with their defaults ("*": every item of a list)
+ADDED_LATER = {
+    "events": [],
+    "devices": {"*": {"compression": "fp32"}},
+    "workload": {"kind": "split_inference",
+                 "aigc": {"steps": None, "prompt_bytes": None, "result_bytes": None,
+                          "request_memory_bytes": 1 << 30, "lower_steps": None}},
+    "cloud": {"gpu_memory_bytes": None},
+    "edge_servers": {"*": {"gpu_memory_bytes": None}},
+}
+
+
+def _drop_defaults(data, defaults: dict) -> None:
+    """Remove from `data` the keys whose values equal `defaults` (recursively)."""
+    for key, default in defaults.items():
+        if key == "*":
+            for item in data:
+                _drop_defaults(item, default)
+        elif key not in data:
+            continue
+        elif isinstance(default, dict) and default:
+            _drop_defaults(data[key], default)
+            if data[key] == {}:
+                del data[key]
+        elif data[key] == default:
+            del data[key]
+
+
 def problem_hash(scenario: Scenario) -> str:
     """16 hex digits of the scenario without its name, recording, horizon, seed and solver
     choice: what a checkpoint records as trained on, and what loading it into a run
@@ -20,10 +48,6 @@ def problem_hash(scenario: Scenario) -> str:
     if data.get("market") is not None:
         data["market"].pop("solver", None)
     # fields added after checkpoints existed leave the hash alone while at their defaults
-    if not data.get("events"):
-        data.pop("events", None)
-    for group in data["devices"]:
-        if group.get("compression") == "fp32":
-            del group["compression"]
+    _drop_defaults(data, ADDED_LATER)
     text = json.dumps(data, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

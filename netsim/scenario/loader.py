@@ -26,6 +26,7 @@ from netsim.network.pathloss import UT_HEIGHT_RANGE_M
 from netsim.scenario.identity import problem_hash
 from netsim.scenario.schema import Scenario, TraceArrivals
 from netsim.solvers.checkpoint import CheckpointError, read_meta, verify
+from netsim.workload.generation import DiffusionProfile
 from netsim.workload.profiles import (
     ProfileError,
     builtin_profiles,
@@ -263,7 +264,9 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Finding]:
 
     n_layers = None
     try:
-        n_layers = load_profile(resolve_profile_path(scn.workload.model, base_dir)).n_layers
+        profile = load_profile(resolve_profile_path(scn.workload.model, base_dir))
+        n_layers = profile.n_layers
+        problems.extend(_workload_problems(scn, profile))
     except ProfileError as err:
         builtin = ", ".join(builtin_profiles())
         problems.append(Finding("workload.model", f"{err} (built-in profiles: {builtin}, or "
@@ -325,9 +328,34 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Finding]:
     return problems
 
 
+def _workload_problems(scn: Scenario, profile) -> list[Finding]:
+    """The profile must suit the workload's kind; generation settings must be servable."""
+    wl = scn.workload
+    diffusion = isinstance(profile, DiffusionProfile)
+    if (wl.kind == "aigc") != diffusion:
+        need = "a diffusion profile" if wl.kind == "aigc" else "a split-inference profile"
+        return [Finding("workload.model", f"'{wl.model}' is not {need}, which workload.kind "
+                        f"'{wl.kind}' needs")]
+    if not diffusion:
+        return []
+    problems = []
+    steps = wl.aigc.steps or profile.default_steps
+    if wl.aigc.lower_steps is not None and wl.aigc.lower_steps.steps >= steps:
+        problems.append(Finding("workload.aigc.lower_steps.steps", f"{wl.aigc.lower_steps.steps}"
+                                f" must be below the steps run otherwise ({steps})"))
+    need = profile.param_bytes + wl.aigc.request_memory_bytes
+    servers = [(f"edge_servers[{i}]", s.gpu_memory_bytes) for i, s in enumerate(scn.edge_servers)]
+    for where, memory in [*servers, ("cloud", scn.cloud.gpu_memory_bytes)]:
+        if memory is not None and memory < need:
+            problems.append(Finding(f"{where}.gpu_memory_bytes", f"{memory} bytes cannot hold "
+                                    f"the model ({profile.param_bytes}) and one request "
+                                    f"({wl.aigc.request_memory_bytes})"))
+    return problems
+
+
 def _event_problems(scn: Scenario) -> list[Finding]:
-    """Each event's target must exist (the cloud never fails) and its times fall in the
-    run."""
+    """Each event's target must exist (the cloud never fails). Events after the horizon
+    never happen (a shortened run keeps its scenario's events)."""
     servers = [s.id for s in scn.edge_servers]
     links = [*(f"{b.id}-{b.server}" for b in scn.base_stations),
              *(f"{s}-cloud" for s in servers)]
@@ -341,9 +369,6 @@ def _event_problems(scn: Scenario) -> list[Finding]:
             what, allowed = known[event.kind]
             problems.append(Finding(f"events[{i}].target", f"no {what} '{event.target}' "
                                     f"(allowed: {', '.join(allowed) or 'none'})"))
-        if event.at_s >= scn.horizon_s:
-            problems.append(Finding(f"events[{i}].at_s", f"{event.at_s:g} s is not before "
-                                    f"the horizon ({scn.horizon_s:g} s)"))
     return problems
 
 

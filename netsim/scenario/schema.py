@@ -214,9 +214,15 @@ class LinkSpec(StrictModel):
     latency_s: float = Field(default=0.0, ge=0.0, le=10.0)
 
 
+GPU_MEMORY = Field(default=None, ge=1, le=MAX_BYTES,
+                  description="aigc: memory for the model and the generations in progress "
+                  "(null: no limit beyond the cores)")
+
+
 class CloudSpec(StrictModel):
     cores: int = Field(default=64, ge=1, le=MAX_CORES)
     core_flops: float = Field(default=1.0e13, gt=0.0, le=MAX_CORE_FLOPS)
+    gpu_memory_bytes: int | None = GPU_MEMORY
 
 
 class EdgeServerSpec(StrictModel):
@@ -225,6 +231,7 @@ class EdgeServerSpec(StrictModel):
     cores: int = Field(ge=1, le=MAX_CORES)
     core_flops: float = Field(gt=0.0, le=MAX_CORE_FLOPS)
     cloud_link: LinkSpec = LinkSpec(rate_bps=1.0e10, latency_s=0.02)
+    gpu_memory_bytes: int | None = GPU_MEMORY
     cloud_offload_wait_s: float | None = Field(
         default=None, gt=0.0, le=MAX_TIME_S,
         description="Forward a task to the cloud when its queueing wait here would exceed "
@@ -438,9 +445,40 @@ class ChannelSpec(StrictModel):
         "(3GPP layer-3 style) losses that handover decisions compare; 1 = no filtering")
 
 
+class LowerStepsSpec(StrictModel):
+    """A server's load policy for generations: a request that would wait longer than
+    `wait_above_s` for a slot runs `steps` denoising steps instead."""
+
+    wait_above_s: float = Field(gt=0.0, le=MAX_TIME_S)
+    steps: int = Field(ge=1, le=10_000)
+
+
+class AigcSpec(StrictModel):
+    """AIGC generation requests (workload.kind: aigc): a text-to-image diffusion model
+    served at the edge or the cloud (netsim/workload/generation.py)."""
+
+    steps: int | None = Field(default=None, ge=1, le=10_000,
+                              description="denoising steps; null = the profile's default")
+    prompt_bytes: int | None = Field(default=None, ge=1, le=MAX_BYTES,
+                                     description="null = the profile's")
+    result_bytes: int | None = Field(default=None, ge=1, le=MAX_BYTES,
+                                     description="the image sent back; null = the profile's")
+    request_memory_bytes: int = Field(
+        default=1 << 30, ge=1, le=MAX_BYTES,
+        description="GPU memory one generation in progress holds besides the model's "
+        "parameters (an assumption: set it from your serving stack); with a server's "
+        "gpu_memory_bytes it caps the generations the server runs at once")
+    lower_steps: LowerStepsSpec | None = None
+
+
 class WorkloadSpec(StrictModel):
+    kind: Literal["split_inference", "aigc"] = Field(
+        default="split_inference", description="split_inference: the model's layers split "
+        "between device and server; aigc: generation requests to a diffusion model")
     model: str = Field(default="clip_vit_b32",
-                       description="built-in profile name or path to a profile YAML")
+                       description="built-in profile name or path to a profile YAML (aigc: "
+                       "a diffusion profile, default sd_v1_5_512)")
+    aigc: AigcSpec = AigcSpec()
     deadline_s: float | None = Field(default=None, gt=0.0, le=MAX_TIME_S)
     drop_late: bool = Field(default=False,
                             description="drop a task once it is past its deadline")
@@ -451,6 +489,13 @@ class WorkloadSpec(StrictModel):
     flops_scale: Distribution = Field(
         default=Distribution(constant=1.0),
         description="per-task multiplier of every layer's FLOPs")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _diffusion_model_for_aigc(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kind") == "aigc" and "model" not in data:
+            return {**data, "model": "sd_v1_5_512"}
+        return data
 
 
 # --------------------------------------------------------------------------- market

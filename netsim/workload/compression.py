@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netsim.workload.profiles import ModelProfile
+from netsim.workload.model_profile import ModelProfile
 
 
 @dataclass(frozen=True)

@@ -1,57 +1,28 @@
-"""Per-layer cost profiles of split-inference models (FLOPs, activation and parameter bytes)."""
+"""Model profiles from YAML: split-inference models (per-layer FLOPs, activation and parameter
+bytes) and diffusion models served as generation requests."""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from netsim.inputs import yaml_reader
 from netsim.inputs.files import InputFileError, read_text
+from netsim.workload.generation import DiffusionProfile, parse_diffusion
+from netsim.workload.model_profile import ModelProfile
+
+__all__ = [
+    "DiffusionProfile",
+    "ModelProfile",
+    "ProfileError",
+    "builtin_profiles",
+    "load_profile",
+    "resolve_profile_path",
+]
 
 BUILTIN_DIR = Path(__file__).parent / "profiles"
-
-
-@dataclass(frozen=True)
-class ModelProfile:
-    """An L-layer encoder: the device runs layers 1..l, the server l+1..L (l = split layer)."""
-
-    name: str
-    input_bytes: int
-    result_bytes: int
-    stem_flops: float
-    head_flops: float
-    layer_flops: np.ndarray
-    activation_bytes: np.ndarray
-    param_bytes: np.ndarray
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.layer_flops)
-
-    @property
-    def total_flops(self) -> float:
-        return float(self.stem_flops + self.layer_flops.sum() + self.head_flops)
-
-    def device_flops(self, split: np.ndarray | int) -> np.ndarray:
-        """FLOPs run on the device for split layer(s) `split` (stem with layer 1, head with L)."""
-        split = np.asarray(split)
-        cumulative = np.concatenate(([0.0], np.cumsum(self.layer_flops)))
-        flops = cumulative[split] + np.where(split >= 1, self.stem_flops, 0.0)
-        return flops + np.where(split >= self.n_layers, self.head_flops, 0.0)
-
-    def max_split(self, memory_bytes: np.ndarray) -> np.ndarray:
-        """The most layers a device can run whose parameters fit in `memory_bytes`."""
-        cumulative = np.concatenate(([0], np.cumsum(self.param_bytes)))
-        return np.searchsorted(cumulative, np.asarray(memory_bytes), side="right") - 1
-
-    def upload_bytes(self, split: np.ndarray | int) -> np.ndarray:
-        """Bytes sent up for split layer(s): the input at 0, layer l's activation, 0 at L."""
-        split = np.asarray(split)
-        table = np.concatenate(([self.input_bytes], self.activation_bytes[:-1], [0]))
-        return table[split]
 
 
 def resolve_profile_path(model: str, base_dir: Path | None = None) -> Path:
@@ -75,8 +46,9 @@ class ProfileError(ValueError):
 MAX_PROFILE_BYTES = 1 << 20
 
 
-def load_profile(path: Path) -> ModelProfile:
-    """Read a profile YAML (see profiles/clip_vit_b32.yaml for the format); a ProfileError
+def load_profile(path: Path) -> ModelProfile | DiffusionProfile:
+    """Read a profile YAML (see profiles/clip_vit_b32.yaml for the format of split-inference
+    models, profiles/sd_v1_5_512.yaml for diffusion models); a ProfileError
     that names the file and what is wrong otherwise. A file read before and unchanged since
     (same size and modification time) is not parsed again: training builds a network per
     drawn state."""
@@ -88,15 +60,21 @@ def load_profile(path: Path) -> ModelProfile:
 
 
 @functools.lru_cache(maxsize=16)
-def _cached_profile(path: str, size: int, mtime_ns: int) -> ModelProfile:
+def _cached_profile(path: str, size: int, mtime_ns: int) -> ModelProfile | DiffusionProfile:
     return _parse_profile(Path(path))
 
 
-def _parse_profile(path: Path) -> ModelProfile:
+def _parse_profile(path: Path) -> ModelProfile | DiffusionProfile:
     try:
         raw, _ = yaml_reader.parse(read_text(path, "model profile", MAX_PROFILE_BYTES))
     except (InputFileError, yaml_reader.YamlError) as err:
         raise ProfileError(str(err)) from None
+    if isinstance(raw, dict) and raw.get("kind") == "diffusion":
+        try:
+            return parse_diffusion(raw)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
+            raise ProfileError(f"model profile {path}: not a diffusion profile "
+                               f"({type(err).__name__}: {str(err)[:100]})") from None
     try:
         layers = raw["layers"]
         if not isinstance(layers, list) or not layers:
