@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from netsim.entities.federated import UPLOAD_PAYLOAD, FederatedRounds
 from netsim.entities.servers import ServerFarm
 from netsim.entities.tasks import DeviceState, Routes, TaskFlow, TaskRules
 from netsim.faults import Faults
@@ -29,10 +30,10 @@ from netsim.market import Market
 from netsim.network.access import RadioAccess
 from netsim.network.channel import Channel
 from netsim.network.interference import Interference
-from netsim.network.links import WiredLinks
+from netsim.network.links import DOWN, UP, WiredLinks
 from netsim.network.mobility import build_mobility
 from netsim.network.movement import HELPER_MIN_DEVICES, Movement, helper_possible
-from netsim.network.radio import RadioPool
+from netsim.network.radio import Finished, RadioPool
 from netsim.network.radio_links import RadioLinks, RateTrace
 from netsim.network.topology import CLOUD, build_network
 from netsim.preflight import check_fits
@@ -226,6 +227,38 @@ class Simulation:
         self.flow = TaskFlow(self.profiles, self.devices, self.bs_of, routes, rules, self.uplink,
                              self.downlink, self.task_log)
         self.faults = Faults(scn.events, self)
+        self.federated = self._build_federated(scn) if scn.federated is not None else None
+
+    def _build_federated(self, scn) -> FederatedRounds:
+        """The federated rounds: candidates from the groups taking part, their samples
+        drawn once from the job's own stream."""
+        spec, net = scn.federated, self.network
+        groups = spec.groups or net.group_names
+        candidates = np.concatenate([index for name, index in zip(net.group_names,
+                                                                  net.group_index)
+                                     if name in groups])
+        samples = np.rint(spec.samples.sample(stream(self.seed, "federated/samples"),
+                                              len(candidates)))
+        return FederatedRounds(spec, candidates, samples, self.devices, self.uplink,
+                               stream(self.seed, "federated/selection"),
+                               self.links.uplink_full_band_rate_bps, self._deliver_model,
+                               self.recorder.rounds)
+
+    def _deliver_model(self, device: int, t: float) -> float:
+        """When a model that reached its device's base station at t reaches the federated
+        server: the backhaul, then (if the station feeds another server) through the cloud."""
+        routes, wired = self.flow.routes, self.wired
+        n_bytes = self.federated.upload_bits / 8.0
+        cloud = len(self.servers.names) - 1
+        target = self.servers.names.index(self.scenario.federated.server)
+        b = int(self.bs_of[device])
+        t, at = wired.send(b, t, n_bytes, UP), int(routes.server_of_bs[b])
+        if at != target:
+            if at != cloud:
+                t = wired.send(int(routes.cloud_link_of[at]), t, n_bytes, UP)
+            if target != cloud:
+                t = wired.send(int(routes.cloud_link_of[target]), t, n_bytes, DOWN)
+        return t
 
     # ------------------------------------------------------------------ the tick
 
@@ -245,6 +278,8 @@ class Simulation:
             if t0 >= self._next_slow_s:
                 self._slow_step(k, t0)
             self.faults.apply_due(t0)
+            if self.federated is not None:
+                self.federated.due(t0)
             self.links.start_tick(t0)  # replayed rates due by t0, before the step is sized
             k_end = self._step_end(k)
             t1 = min(k_end * self.tick_s, self.horizon_s)
@@ -273,6 +308,8 @@ class Simulation:
                _next_multiple(k, self._device_sample_every),
                _first_tick_at(self.links.next_change_s(), self.tick_s),
                _first_tick_at(self.faults.next_s, self.tick_s),
+               _first_tick_at(math.inf if self.federated is None else self.federated.next_s,
+                              self.tick_s),
                math.ceil(self.horizon_s / self.tick_s - 1e-9)]
         if self.market is not None:
             due.append(_first_tick_at(self.market.next_round_s, self.tick_s))
@@ -281,13 +318,25 @@ class Simulation:
     def _tick(self, k: int, t0: float, t1: float) -> None:
         """Move the tasks over [t0, t1) (a tick, or a step of steady ticks) and sample."""
         links = self.links
-        self.flow.after_uplink(self.uplink.advance(
-            t0, t1, lambda idx: links.uplink(idx, t0), self.bs_of))
+        finished = self.uplink.advance(t0, t1, lambda idx: links.uplink(idx, t0), self.bs_of)
+        if self.federated is not None or self.faults.events:
+            finished = self._models_apart(finished)
+        self.flow.after_uplink(finished)
         self.flow.admit(t1)
         self.flow.after_downlink(self.downlink.advance(
             t0, t1, lambda idx: links.downlink(idx, t0), self.bs_of))
         self.flow.finish_local(t1)
         self._maybe_sample(k, t0)
+
+    def _models_apart(self, finished: Finished) -> Finished:
+        """The task uploads among the uploads that ended; model uploads go to the federated
+        rounds, withdrawn ones (payload -1) nowhere."""
+        payloads = finished.payloads
+        models = payloads >= UPLOAD_PAYLOAD
+        if models.any():
+            self.federated.after_uplink(*(a[models] for a in finished))
+        tasks = (payloads >= 0) & ~models
+        return finished if tasks.all() else Finished(*(a[tasks] for a in finished))
 
     def _slow_step(self, k: int, t0: float) -> None:
         """Once per large-scale interval (rounded up to whole ticks): move and re-attach the
@@ -397,6 +446,8 @@ class Simulation:
         stops (the Gymnasium environment ends its episodes here too)."""
         self.movement.close()
         t = self.env.now
+        if self.federated is not None:
+            self.federated.finish(t)
         if t > self.sampler.t_last:
             self.sampler.sample(t)
         self.sample_devices(t)
@@ -542,6 +593,15 @@ class EngineMarketView:
 
     def set_compute_flops(self, devices: np.ndarray, flops: np.ndarray) -> None:
         self._sim.devices.compute_flops[devices] = flops
+
+    def federated_candidates(self) -> np.ndarray:
+        return self._sim.federated.candidates
+
+    def federated_clients_per_round(self) -> int:
+        return self._sim.scenario.federated.clients_per_round
+
+    def set_federated_clients(self, devices: np.ndarray, payments: np.ndarray) -> None:
+        self._sim.federated.choose(devices, payments)
 
     def record_epoch(self, row: dict) -> None:
         self._sim.recorder.epochs.rows.append(tuple(row[field.name] for field in EPOCHS))

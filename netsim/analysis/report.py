@@ -111,6 +111,8 @@ def _extra_plots(run: RunTables, stats: TaskStats, out: Path, window_s: float,
 
     if table_rows(run.path, "generations", run.manifest.get("run_id")):
         paths.append(_quality_against_latency(run, out, warmup_s))
+    if len(run.rounds):
+        paths.append(_federated_rounds(run, out))
 
     epochs = run.epochs[run.epochs.t >= warmup_s]
     if len(epochs):
@@ -172,6 +174,29 @@ def _quality_against_latency(run: RunTables, out: Path, warmup_s: float) -> Path
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3, which="both")
     return save(fig, out / "quality_latency.png")
+
+
+def _federated_rounds(run: RunTables, out: Path) -> Path:
+    """Federated rounds: round time against the deadline, clients selected, completed and
+    dropped, and the convergence proxy, over rounds."""
+    rounds, spec = run.rounds, run.manifest["scenario"]["federated"]
+    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
+    top.plot(rounds["round"], rounds.round_time_s, marker="o", label="round time")
+    top.axhline(spec["deadline_s"] or spec["round_s"], color="tab:red", ls="--",
+                label="deadline")
+    top.set(ylabel="seconds", ylim=(0, None),
+            title=f"Federated rounds: {spec['selection']} selection")
+    middle.bar(rounds["round"], rounds.completed, label="completed")
+    middle.bar(rounds["round"], rounds.stragglers, bottom=rounds.completed,
+               label="stragglers (dropped)", color="tab:orange")
+    middle.set(ylabel="clients")
+    bottom.plot(rounds["round"], rounds.convergence_gap, marker="o")
+    bottom.set(xlabel="round", ylabel="gap proxy 1/(1 + passes)", ylim=(0, 1))
+    for ax in (top, middle):
+        ax.legend(fontsize="small")
+    for ax in (top, middle, bottom):
+        ax.grid(alpha=0.3)
+    return save(fig, out / "federated_rounds.png")
 
 
 def compare(run_dirs: list[Path], out: Path, warmup_s: float = 0.0) -> pd.DataFrame:

@@ -15,6 +15,7 @@ Leaders and what a decision changes:
   layer of its devices.
 - auction_bandwidth, one auction per base station: valuations (a drawn base value x (1 + the
   device's queued uploads)) and full-band rates (Mbit/s) in, uplink share weights out.
+- participation_auction, one auction per federated round: winners are the round's clients.
 - auction_compute, one auction per edge server: fresh private values each epoch; winners
   offload with their scenario split, the others compute locally for the epoch.
 """
@@ -273,9 +274,47 @@ class DoubleAuctionBinding(MechanismBinding):
         return np.concatenate([decisions["buys"][0], decisions["sells"][0]])
 
 
+class ParticipationAuctionBinding(MechanismBinding):
+    """Federated client selection by auction, one per round: the candidates bid a value
+    of taking part drawn every round; the (K+1)-th price auction with the solver's reserve
+    gives the clients_per_round slots to the highest bids, and the winners are the next
+    round's clients, each paying the price."""
+
+    mechanism_class = SlotAuction
+
+    def __init__(self, view: MarketView, spec: MarketSpec):
+        super().__init__(view, spec)
+        self.values_rng = stream(view.seed, "market/participation_values")
+
+    def games(self, load: dict[str, float]) -> Iterator[Game]:
+        p, members = self.spec.participation_auction, self.view.federated_candidates()
+        k = self.view.federated_clients_per_round()
+        if p.values == "uniform":
+            values = self.values_rng.uniform(p.value_low, p.value_high, len(members))
+            state = SlotState.create(k, p.value_low, p.value_high, values, p.values)
+        else:
+            values = self.values_rng.exponential(p.value_mean, len(members))
+            state = SlotState.create(k, 0.0, p.value_mean, values, p.values)
+        yield "federated", members, state, {}
+
+    def apply(self, members, state, outcome, columns) -> None:
+        decisions = {k: v[0] for k, v in outcome.decisions.items()}
+        won = decisions["won"]
+        payments = np.zeros(self.view.n_devices)
+        payments[members] = decisions["payment"]
+        self.view.set_federated_clients(members[won], payments)
+        columns["market_utility"][members] = outcome.follower_utility[0]
+        columns["valuation"][members] = decisions["value"]
+        columns["allocation"][members] = won
+        columns["payment"][members] = decisions["payment"]
+
+    def taking_part(self, decisions) -> np.ndarray:
+        return decisions["won"][0]
+
+
 BINDINGS: dict[str, type[MechanismBinding]] = {
     "stackelberg": StackelbergBinding, "contract": ContractBinding,
     "auction_bandwidth": BandwidthAuctionBinding, "auction_compute": ComputeAuctionBinding,
-    "double_auction": DoubleAuctionBinding}
+    "double_auction": DoubleAuctionBinding, "participation_auction": ParticipationAuctionBinding}
 MECHANISMS: dict[str, type[Mechanism]] = {name: binding.mechanism_class
                                           for name, binding in BINDINGS.items()}

@@ -60,6 +60,11 @@ class MarketView(Protocol):
     def uplink_weights(self) -> np.ndarray | None:
         """The uplink share weights in force (None: equal shares)."""
 
+    def federated_candidates(self) -> np.ndarray:
+        """The devices taking part in federated training."""
+
+    def federated_clients_per_round(self) -> int: ...
+
     # ---- writes
     def set_split_layers(self, devices: np.ndarray, layers: np.ndarray) -> None: ...
 
@@ -67,6 +72,9 @@ class MarketView(Protocol):
 
     def set_compute_flops(self, devices: np.ndarray, flops: np.ndarray) -> None:
         """The FLOPS devices compute their layers at, from now on."""
+
+    def set_federated_clients(self, devices: np.ndarray, payments: np.ndarray) -> None:
+        """The clients of the next federated round, and each device's payment for it."""
 
     # ---- records
     def record_epoch(self, row: dict[str, Any]) -> None:

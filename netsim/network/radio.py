@@ -103,14 +103,17 @@ class RadioPool:
                                   np.asarray(bits, dtype=float), slots))
 
     def withdraw(self, payloads: np.ndarray) -> None:
-        """Empty the queued transfers carrying `payloads` (not yet started: a fault took
-        what they were to carry): each ends at once when its turn comes, with payload -1 and
-        no bits, so no other transfer moves. Freed transfer slots may still hold an old
-        payload; emptying them too is harmless, as the next use overwrites both."""
+        """Empty the transfers carrying `payloads` (a fault took what they carry, or a
+        deadline passed): each, queued or in progress, ends at once when its turn comes,
+        with payload -1 and no more bits, so no other transfer moves. Freed transfer slots
+        may still hold an old payload; emptying them too is harmless, as the next use
+        overwrites both."""
         used = self._slots.used
         hit = np.flatnonzero(np.isin(self._slot_payload[:used], payloads))
         self._slot_bits[hit] = 0.0
         self._slot_payload[hit] = -1
+        sending = self.busy & np.isin(self.head, hit)  # in progress: stop where they are
+        self.remaining_bits[sending] = 0.0
         for i, (device, ready, bits, slots) in enumerate(self._new_batches):
             emptied = np.isin(slots, hit)
             if emptied.any():  # not linked yet: their bits are still in the batch

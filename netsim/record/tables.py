@@ -72,8 +72,17 @@ GENERATIONS = pa.schema([
     ("task_id", pa.int64()), ("device", pa.int32()), ("steps", pa.int32()),
     ("quality", pa.float64()),
 ])
+# one row per federated round (netsim/entities/federated.py)
+ROUNDS = pa.schema([
+    ("round", pa.int32()), ("t_start", pa.float64()), ("t_end", pa.float64()),
+    ("round_time_s", pa.float64()), ("selection", pa.string()), ("selected", pa.int32()),
+    ("completed", pa.int32()), ("stragglers", pa.int32()),
+    ("clients", pa.list_(pa.int32())), ("completed_clients", pa.list_(pa.int32())),
+    ("samples", pa.int64()), ("energy_j", pa.float64()), ("payments", pa.float64()),
+    ("data_passes", pa.float64()), ("convergence_gap", pa.float64()),
+])
 SCHEMAS = {"tasks": TASKS, "devices": DEVICES, "links": LINKS, "servers": SERVERS,
-           "epochs": EPOCHS, "events": EVENTS, "generations": GENERATIONS}
+           "epochs": EPOCHS, "events": EVENTS, "generations": GENERATIONS, "rounds": ROUNDS}
 
 
 def rows_to_table(rows: Sequence[tuple], schema: pa.Schema) -> pa.Table:

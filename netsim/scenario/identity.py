@@ -20,6 +20,9 @@ ADDED_LATER = {
                  "aigc": {"steps": None, "prompt_bytes": None, "result_bytes": None,
                           "request_memory_bytes": 1 << 30, "lower_steps": None}},
     "cloud": {"gpu_memory_bytes": None},
+    "federated": None,
+    "market": {"participation_auction": {"values": "uniform", "value_low": 0.0,
+                                         "value_high": 1.0, "value_mean": 1.0}},
     "edge_servers": {"*": {"gpu_memory_bytes": None}},
 }
 
@@ -33,6 +36,8 @@ def _drop_defaults(data, defaults: dict) -> None:
         elif key not in data:
             continue
         elif isinstance(default, dict) and default:
+            if data[key] is None:  # an absent section (no market)
+                continue
             _drop_defaults(data[key], default)
             if data[key] == {}:
                 del data[key]

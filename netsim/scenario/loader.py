@@ -317,6 +317,7 @@ def _semantic_problems(scn: Scenario, base_dir: Path) -> list[Finding]:
         problems.extend(_trace_problems(scn.channel.rate_trace, scn.n_devices, base_dir,
                                         "channel.rate_trace", ("rate_bps",)))
     problems.extend(_event_problems(scn))
+    problems.extend(_federated_problems(scn))
     if scn.market is not None and scn.market.solver.checkpoint is not None:
         checkpoint = Path(scn.market.solver.checkpoint)
         checkpoint = checkpoint if checkpoint.is_absolute() else base_dir / checkpoint
@@ -350,6 +351,41 @@ def _workload_problems(scn: Scenario, profile) -> list[Finding]:
             problems.append(Finding(f"{where}.gpu_memory_bytes", f"{memory} bytes cannot hold "
                                     f"the model ({profile.param_bytes}) and one request "
                                     f"({wl.aigc.request_memory_bytes})"))
+    return problems
+
+
+def _federated_problems(scn: Scenario) -> list[Finding]:
+    """The aggregating server and the groups must exist; a market that selects clients
+    needs federated rounds that ask it, one per epoch."""
+    fl, market = scn.federated, scn.market
+    auction = market is not None and market.mechanism == "participation_auction"
+    if fl is None:
+        return [Finding("market.mechanism", "participation_auction selects federated "
+                        "clients: it needs a `federated` section with selection: market")
+                ] if auction else []
+    problems = []
+    servers = [s.id for s in scn.edge_servers]
+    if fl.server != "cloud" and fl.server not in servers:
+        problems.append(Finding("federated.server", f"no edge server '{fl.server}' (allowed: "
+                                f"{', '.join([*servers, 'cloud'])})"))
+    groups = [g.group for g in scn.devices]
+    for i, group in enumerate(fl.groups or []):
+        if group not in groups:
+            problems.append(Finding(f"federated.groups[{i}]", f"no device group '{group}' "
+                                    f"(allowed: {', '.join(groups)})"))
+    if fl.selection == "market":
+        if not auction:
+            problems.append(Finding("federated.selection", "market selection needs "
+                                    "market.mechanism: participation_auction"))
+        elif market.epoch_s != fl.round_s:
+            problems.append(Finding("market.epoch_s", f"{market.epoch_s:g} s must equal "
+                                    f"federated.round_s ({fl.round_s:g} s): the market selects "
+                                    "each round's clients"))
+    elif auction:
+        problems.append(Finding("federated.selection", f"'{fl.selection}' leaves the "
+                                "participation auction nothing to decide: use market"))
+    if fl.samples.lower_bound() < 1 or fl.samples.upper_bound() > 1e12:
+        problems.append(Finding("federated.samples", "every value must be >= 1 and <= 1e12"))
     return problems
 
 

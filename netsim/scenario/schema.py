@@ -575,10 +575,9 @@ class BandwidthAuctionParams(StrictModel):
                              description="share weight kept by devices that win nothing")
 
 
-class ComputeAuctionParams(StrictModel):
-    """K-slot compute auction per edge server (DESIGN 4.3b)."""
+class ValueFamily(StrictModel):
+    """Private values of an auction's bidders, drawn every epoch."""
 
-    slots: int = Field(default=4, ge=1, le=100_000)
     values: Literal["uniform", "exponential"] = "uniform"
     value_low: float = Field(default=0.0, ge=0.0, le=1.0e9,
                              description="uniform values: the low end")
@@ -588,7 +587,7 @@ class ComputeAuctionParams(StrictModel):
                               description="exponential values: the mean")
 
     @model_validator(mode="after")
-    def _one_family(self) -> ComputeAuctionParams:
+    def _one_family(self) -> ValueFamily:
         other = {"uniform": ("value_mean",), "exponential": ("value_low", "value_high")}
         wrong = [name for name in other[self.values] if name in self.model_fields_set]
         if wrong:
@@ -597,6 +596,18 @@ class ComputeAuctionParams(StrictModel):
             raise ValueError(f"value_low ({self.value_low}) must not exceed value_high "
                              f"({self.value_high})")
         return self
+
+
+class ComputeAuctionParams(ValueFamily):
+    """K-slot compute auction per edge server (DESIGN 4.3b)."""
+
+    slots: int = Field(default=4, ge=1, le=100_000)
+
+
+class ParticipationAuctionParams(ValueFamily):
+    """Federated client selection by auction: every round, the candidates bid their value
+    of taking part; the federated clients_per_round slots go to the highest bids at or above
+    the solver's reserve, each paying the (K+1)-th price."""
 
 
 class DoubleAuctionParams(StrictModel):
@@ -616,7 +627,7 @@ class DoubleAuctionParams(StrictModel):
 
 class MarketSpec(StrictModel):
     mechanism: Literal["stackelberg", "contract", "auction_bandwidth", "auction_compute",
-                       "double_auction"]
+                       "double_auction", "participation_auction"]
     solver: SolverSpec = SolverSpec()
     epoch_s: float = Field(default=60.0, ge=MIN_EPOCH_S, le=MAX_TIME_S,
                            description="the market re-solves every epoch (whole ticks)")
@@ -630,6 +641,7 @@ class MarketSpec(StrictModel):
     auction_bandwidth: BandwidthAuctionParams = BandwidthAuctionParams()
     auction_compute: ComputeAuctionParams = ComputeAuctionParams()
     double_auction: DoubleAuctionParams = DoubleAuctionParams()
+    participation_auction: ParticipationAuctionParams = ParticipationAuctionParams()
 
 
 class RecordSpec(StrictModel):
@@ -643,6 +655,46 @@ class RecordSpec(StrictModel):
                            description="write the sampled tables at least this often in "
                            "simulated time (and every 10 s of wall time), so that a killed "
                            "run keeps them")
+
+
+# --------------------------------------------------------------------------- federated
+
+
+class FederatedSpec(StrictModel):
+    """Federated training rounds with client selection (netsim/entities/federated.py): every
+    `round_s` the server selects clients among the groups taking part; each trains locally
+    (local_epochs x its samples x flops_per_sample on its own compute) and uploads the
+    model over its uplink; the round ends at the last upload or at the deadline, and
+    clients not done by then are dropped as stragglers."""
+
+    server: str = Field(description="the edge server (or 'cloud') that aggregates")
+    groups: list[str] | None = Field(default=None, description="device groups taking part "
+                                     "(null: all)")
+    round_s: float = Field(gt=0.0, le=MAX_TIME_S, description="a round starts every round_s "
+                           "(whole ticks), the first at 0")
+    deadline_s: float | None = Field(default=None, gt=0.0, le=MAX_TIME_S,
+                                     description="stragglers dropped after this; null = "
+                                     "round_s")
+    clients_per_round: int = Field(ge=1, le=MAX_DEVICES)
+    selection: Literal["random", "fastest", "market"] = Field(
+        default="random", description="random; fastest: the shortest estimated compute "
+        "plus upload at the current rates; market: the market's mechanism (e.g. "
+        "participation_auction) chooses, every round")
+    local_epochs: int = Field(default=1, ge=1, le=10_000)
+    samples: Distribution = Field(description="training samples per client (drawn once)")
+    flops_per_sample: float = Field(gt=0.0, le=1.0e15,
+                                    description="forward and backward pass of one sample")
+    model_bytes: int = Field(ge=1, le=MAX_BYTES, description="the model a client uploads, "
+                             "at fp32")
+    compression: Literal[COMPRESSION_LEVELS] = Field(
+        default="fp32", description="of the uploaded model (its parameter bytes)")
+
+    @model_validator(mode="after")
+    def _deadline_in_round(self) -> FederatedSpec:
+        if self.deadline_s is not None and self.deadline_s > self.round_s:
+            raise ValueError(f"deadline_s ({self.deadline_s:g}) must not exceed round_s "
+                             f"({self.round_s:g}): rounds do not overlap")
+        return self
 
 
 # --------------------------------------------------------------------------- faults
@@ -705,6 +757,7 @@ class Scenario(StrictModel):
     record: RecordSpec = RecordSpec()
     market: MarketSpec | None = None
     events: list[EventSpec] = Field(default_factory=list, max_length=10_000)
+    federated: FederatedSpec | None = None
 
     @property
     def n_devices(self) -> int:
