@@ -177,10 +177,8 @@ class Simulation:
         self._scale_rng = stream(self.seed, "workload/flops_scale")
         # the profile at every compression level (rows indexed by the devices' levels)
         self.profiles = [compress(self.profile, level) for level in COMPRESSION_LEVELS]
-        max_split = np.zeros(self.n_devices, dtype=np.int64)
-        for level, profile in enumerate(self.profiles):
-            at_level = dev.compression == level
-            max_split[at_level] = profile.max_split(dev.memory_bytes[at_level])
+        max_split = np.column_stack([profile.max_split(dev.memory_bytes)
+                                     for profile in self.profiles])
         self.devices = DeviceState(dev.compute_flops, dev.energy_per_flop_j, dev.battery_j,
                                    dev.tx_power_dbm, dev.split_layer, max_split,
                                    dev.compression)
@@ -593,6 +591,12 @@ class EngineMarketView:
 
     def set_compute_flops(self, devices: np.ndarray, flops: np.ndarray) -> None:
         self._sim.devices.compute_flops[devices] = flops
+
+    def device_compression(self) -> np.ndarray:
+        return self._sim.devices.compression
+
+    def set_compression(self, devices: np.ndarray, levels: np.ndarray) -> None:
+        self._sim.devices.compression[devices] = levels
 
     def federated_candidates(self) -> np.ndarray:
         return self._sim.federated.candidates

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from netsim.workload.compression import LEVELS, compress
@@ -54,3 +55,34 @@ def test_int8_cuts_the_uplink_time_fourfold_on_a_fixed_rate(tmp_path, level, upl
             (231_211_008 + 6 * 715_468_800) / 2 / 1e11, rel=1e-12)
     else:
         assert "compression" not in manifest
+
+
+def test_a_contract_menu_offers_compression_levels_by_hidden_type(tmp_path):
+    """Items are (compression, reward): more efficient types take heavier models (more
+    work for a larger reward); each device then runs its tasks at the level it chose."""
+    raw = one_device(horizon_s=30.0)
+    raw["devices"][0].update(count=12, split_layer=6,
+                             energy_per_flop_j={"uniform": [1e-12, 1e-10]},
+                             placement={"kind": "disc", "center_m": [150.0, 100.0],
+                                        "radius_m": 10.0},
+                             arrivals={"process": "poisson", "rate_per_s": 2.0})
+    raw["edge_servers"][0]["cores"] = 16
+    raw["market"] = {"mechanism": "contract", "epoch_s": 60.0,
+                     "contract": {"types": 3, "offers": "compression",
+                                  "compression_ladder": ["prune75", "int8", "fp32"]}}
+    run = run_raw(tmp_path, raw)
+    first_layers = 231_211_008 + 6 * 715_468_800  # stem + 6 layers at fp32
+    tasks = run.tasks[run.tasks.t_arrival > 0.0]
+    # each device's compute FIFO: its first task's local time gives its FLOPs factor
+    first = tasks.sort_values("t_arrival").groupby("device").first()
+    factor = (first.t_local_done - first.t_arrival) * 1e11 / first_layers
+    assert set(np.round(factor, 9)) <= {0.25, 0.5, 1.0}
+    assert len(set(np.round(factor, 9))) >= 2  # the menu separates the types
+    market = run.devices[run.devices.theta.notna()].set_index("device")  # epoch 0 rows
+    theta = market.theta.reindex(first.index).to_numpy()  # each device's type
+    order = np.argsort(theta, kind="stable")
+    assert (np.diff(factor.to_numpy()[order]) >= -1e-9).all()  # heavier for the efficient
+    # int8 devices upload a quarter of the activations
+    int8 = first.index[np.isclose(factor, 0.5)]
+    assert (tasks[tasks.device.isin(int8)].bytes_up == 38_400).all()
+

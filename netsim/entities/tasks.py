@@ -85,13 +85,14 @@ class DeviceState:
 
     def __init__(self, compute_flops: np.ndarray, energy_per_flop_j: np.ndarray,
                  battery_j: np.ndarray, tx_power_dbm: np.ndarray, split_layer: np.ndarray,
-                 max_split: np.ndarray, compression: np.ndarray | None = None):
+                 max_split_by_level: np.ndarray, compression: np.ndarray | None = None):
         self.compute_flops = compute_flops
         self.energy_per_flop_j = energy_per_flop_j
         self.battery_j = battery_j.astype(float).copy()
         self.tx_power_w = np.power(10.0, tx_power_dbm / 10.0) / 1000.0
         self.split_layer = split_layer.copy()  # set by the scenario now, by a market later
-        self.max_split = max_split  # the most layers whose parameters fit in memory
+        # the most layers whose parameters fit in memory, per device and compression level
+        self.max_split_by_level = max_split_by_level
         n = len(compute_flops)  # each device's compression level (index into the profiles)
         self.compression = (np.zeros(n, dtype=np.int64) if compression is None
                             else np.asarray(compression, dtype=np.int64))
@@ -179,8 +180,8 @@ class TaskFlow:
         times, devs, scale = times[order], devs[order], scale[order]
         ids = np.arange(self.log.issue(len(times)), self.log.n_issued)
         state = self.devices
-        split = np.minimum(state.split_layer[devs], state.max_split[devs])
         level = state.compression[devs]
+        split = np.minimum(state.split_layer[devs], state.max_split_by_level[devs, level])
         f_dev = self.device_flops_by_split[level, split] * scale
         alive = state.battery_j[devs] > 0.0  # battery as of the start of the tick
         energy = np.where(alive, f_dev * state.energy_per_flop_j[devs], 0.0)

@@ -12,7 +12,8 @@ Leaders and what a decision changes:
   level, all in `compute_unit_flops`; c grows with the server's busy fraction (`queue_cost`).
 - contract, one principal for all devices: devices are grouped into K types by their hidden
   efficiency (FLOP per joule); the type's chosen item q (layers per task) becomes the split
-  layer of its devices.
+  layer of its devices, or (offers: compression) picks the compression level they run at,
+  from the lightest rung of the ladder at q = 0 to the heaviest at q_max.
 - auction_bandwidth, one auction per base station: valuations (a drawn base value x (1 + the
   device's queued uploads)) and full-band rates (Mbit/s) in, uplink share weights out.
 - participation_auction, one auction per federated round: winners are the round's clients.
@@ -37,6 +38,7 @@ from netsim.mechanisms.double_auction import DoubleAuction, DoubleAuctionState
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
 from netsim.rng import stream
 from netsim.scenario.schema import MarketSpec
+from netsim.workload.compression import NAMES as COMPRESSION_LEVELS
 
 NAN = math.nan
 Game = tuple[str, np.ndarray, Any, dict[str, Any]]  # (leader, follower devices, state, extra)
@@ -119,6 +121,12 @@ class StackelbergBinding(MechanismBinding):
 class ContractBinding(MechanismBinding):
     mechanism_class = Contract
 
+    def __init__(self, view: MarketView, spec: MarketSpec):
+        super().__init__(view, spec)
+        self.initial_compression = view.device_compression().copy()
+        self.ladder = np.array([COMPRESSION_LEVELS.index(level)
+                                for level in spec.contract.compression_ladder])
+
     def games(self, load: dict[str, float]) -> Iterator[Game]:
         p = self.spec.contract
         efficiency = 1.0 / self.view.device_energy_per_flop_j()  # hidden type: FLOP per joule
@@ -136,9 +144,16 @@ class ContractBinding(MechanismBinding):
         decisions = {k: v[0] for k, v in outcome.decisions.items()}
         item = decisions["item"][self._type_of]
         q = decisions["contribution"][self._type_of]
-        split = np.clip(np.rint(q), 0, self.view.profile.n_layers).astype(int)
-        self.view.set_split_layers(members, np.where(item >= 0, split,
-                                                     self.initial_split[members]))
+        if self.spec.contract.offers == "compression":  # q picks a rung of the ladder
+            p = self.spec.contract
+            rung = np.clip(np.rint(q / p.q_max * (len(self.ladder) - 1)), 0,
+                           len(self.ladder) - 1).astype(int)
+            self.view.set_compression(members, np.where(item >= 0, self.ladder[rung],
+                                                        self.initial_compression[members]))
+        else:
+            split = np.clip(np.rint(q), 0, self.view.profile.n_layers).astype(int)
+            self.view.set_split_layers(members, np.where(item >= 0, split,
+                                                         self.initial_split[members]))
         columns["theta"][members] = state.theta[0][self._type_of]
         columns["item"][members] = item
         columns["allocation"][members] = q

@@ -60,6 +60,10 @@ class MarketView(Protocol):
     def uplink_weights(self) -> np.ndarray | None:
         """The uplink share weights in force (None: equal shares)."""
 
+    def device_compression(self) -> np.ndarray:
+        """Each device's compression level (an index into
+        netsim.workload.compression.NAMES)."""
+
     def federated_candidates(self) -> np.ndarray:
         """The devices taking part in federated training."""
 
@@ -72,6 +76,9 @@ class MarketView(Protocol):
 
     def set_compute_flops(self, devices: np.ndarray, flops: np.ndarray) -> None:
         """The FLOPS devices compute their layers at, from now on."""
+
+    def set_compression(self, devices: np.ndarray, levels: np.ndarray) -> None:
+        """The compression levels devices run their layers at, from their next tasks."""
 
     def set_federated_clients(self, devices: np.ndarray, payments: np.ndarray) -> None:
         """The clients of the next federated round, and each device's payment for it."""

@@ -22,7 +22,9 @@ ADDED_LATER = {
     "cloud": {"gpu_memory_bytes": None},
     "federated": None,
     "market": {"participation_auction": {"values": "uniform", "value_low": 0.0,
-                                         "value_high": 1.0, "value_mean": 1.0}},
+                                         "value_high": 1.0, "value_mean": 1.0},
+               "contract": {"offers": "split_layer",
+                            "compression_ladder": ["prune75", "int8", "fp32"]}},
     "edge_servers": {"*": {"gpu_memory_bytes": None}},
 }
 

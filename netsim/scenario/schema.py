@@ -565,6 +565,13 @@ class ContractParams(StrictModel):
     types: int = Field(default=4, ge=1, le=50)
     beta: PositiveFloat = 20.0
     q_max: PositiveFloat = Field(default=12.0, description="largest contribution, in layers")
+    offers: Literal["split_layer", "compression"] = Field(
+        default="split_layer", description="what an item's contribution buys: layers run on "
+        "the device, or a lighter or heavier model (a rung of compression_ladder)")
+    compression_ladder: list[Literal[COMPRESSION_LEVELS]] = Field(
+        default=["prune75", "int8", "fp32"], min_length=2, max_length=len(COMPRESSION_LEVELS),
+        description="offers: compression: the levels from the least contribution (lightest, "
+        "cheapest to run) to q_max (heaviest)")
 
 
 class BandwidthAuctionParams(StrictModel):
