@@ -103,3 +103,11 @@ def test_the_report_plots_the_rounds(tmp_path):
 
     run_raw(tmp_path, two_clients(tmp_path))
     assert tmp_path / "run" / "report" / "federated_rounds.png" in report(tmp_path / "run")
+
+
+def test_each_mechanism_plays_the_game_its_checkpoints_name():
+    from netsim.market import MECHANISMS
+    from netsim.scenario.schema import GAME_OF_MECHANISM
+
+    for name, mechanism in MECHANISMS.items():
+        assert mechanism.name == GAME_OF_MECHANISM.get(name, name)

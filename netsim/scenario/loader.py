@@ -24,7 +24,7 @@ from netsim.inputs.files import (
 )
 from netsim.network.pathloss import UT_HEIGHT_RANGE_M
 from netsim.scenario.identity import problem_hash
-from netsim.scenario.schema import Scenario, TraceArrivals
+from netsim.scenario.schema import GAME_OF_MECHANISM, Scenario, TraceArrivals
 from netsim.solvers.checkpoint import CheckpointError, read_meta, verify
 from netsim.workload.generation import DiffusionProfile
 from netsim.workload.profiles import (
@@ -417,7 +417,8 @@ def _checkpoint_problems(scn: Scenario, path: Path) -> list[Finding]:
         if meta.get("solver") != spec.name:
             raise CheckpointError(f"{path}: a checkpoint of solver '{meta.get('solver')}', "
                                   f"not '{spec.name}'")
-        verify(path, meta, scn.market.mechanism, problem_hash(scn), spec.allow_other_scenario)
+        game = GAME_OF_MECHANISM.get(scn.market.mechanism, scn.market.mechanism)
+        verify(path, meta, game, problem_hash(scn), spec.allow_other_scenario)
     except CheckpointError as exc:
         return [Finding("market.solver.checkpoint", str(exc))]
     return []

@@ -632,6 +632,11 @@ class DoubleAuctionParams(StrictModel):
                                description="share of its FLOPS a seller hands over per trade")
 
 
+# the game each market mechanism plays (a solver is trained for a game; several mechanisms
+# may share one: netsim/market/bindings.py, where a test checks this table)
+GAME_OF_MECHANISM = {"participation_auction": "auction_compute"}
+
+
 class MarketSpec(StrictModel):
     mechanism: Literal["stackelberg", "contract", "auction_bandwidth", "auction_compute",
                        "double_auction", "participation_auction"]
