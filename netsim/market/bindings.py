@@ -37,7 +37,7 @@ from netsim.mechanisms.contract import Contract, ContractState
 from netsim.mechanisms.double_auction import DoubleAuction, DoubleAuctionState
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
 from netsim.rng import stream
-from netsim.scenario.schema import MarketSpec
+from netsim.scenario.schema import MarketSpec, ValueFamily
 from netsim.workload.compression import NAMES as COMPRESSION_LEVELS
 
 NAN = math.nan
@@ -197,37 +197,51 @@ class BandwidthAuctionBinding(MechanismBinding):
         return decisions["share"][0] > 0
 
 
-class ComputeAuctionBinding(MechanismBinding):
+class SlotAuctionBinding(MechanismBinding):
+    """What the bindings of K-slot auctions share: private values drawn every epoch from
+    their own stream, and the auction's devices-table columns."""
+
     mechanism_class = SlotAuction
+    values_stream: ClassVar[str]
 
     def __init__(self, view: MarketView, spec: MarketSpec):
         super().__init__(view, spec)
-        self.values_rng = stream(view.seed, "market/values")
+        self.values_rng = stream(view.seed, self.values_stream)
 
-    def games(self, load: dict[str, float]) -> Iterator[Game]:
-        for name, members in self._members_per_server():
-            yield name, members, self._state(members), {}
+    def _state(self, family: ValueFamily, slots: int, n: int) -> SlotState:
+        if family.values == "uniform":
+            values = self.values_rng.uniform(family.value_low, family.value_high, n)
+            return SlotState.create(slots, family.value_low, family.value_high, values,
+                                    family.values)
+        values = self.values_rng.exponential(family.value_mean, n)
+        return SlotState.create(slots, 0.0, family.value_mean, values, family.values)
 
-    def _state(self, members: np.ndarray) -> SlotState:
-        p = self.spec.auction_compute
-        if p.values == "uniform":
-            values = self.values_rng.uniform(p.value_low, p.value_high, len(members))
-            return SlotState.create(p.slots, p.value_low, p.value_high, values, p.values)
-        values = self.values_rng.exponential(p.value_mean, len(members))
-        return SlotState.create(p.slots, 0.0, p.value_mean, values, p.values)
-
-    def apply(self, members, state, outcome, columns) -> None:
+    def _record(self, members: np.ndarray, outcome: Outcome,
+                columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Fill the columns; return the (first game's) decisions."""
         decisions = {k: v[0] for k, v in outcome.decisions.items()}
-        won = decisions["won"]
-        self.view.set_split_layers(members, np.where(won, self.initial_split[members],
-                                                     self.view.profile.n_layers))
         columns["market_utility"][members] = outcome.follower_utility[0]
         columns["valuation"][members] = decisions["value"]
-        columns["allocation"][members] = won
+        columns["allocation"][members] = decisions["won"]
         columns["payment"][members] = decisions["payment"]
+        return decisions
 
     def taking_part(self, decisions) -> np.ndarray:
         return decisions["won"][0]
+
+
+class ComputeAuctionBinding(SlotAuctionBinding):
+    values_stream = "market/values"
+
+    def games(self, load: dict[str, float]) -> Iterator[Game]:
+        p = self.spec.auction_compute
+        for name, members in self._members_per_server():
+            yield name, members, self._state(p, p.slots, len(members)), {}
+
+    def apply(self, members, state, outcome, columns) -> None:
+        won = self._record(members, outcome, columns)["won"]
+        self.view.set_split_layers(members, np.where(won, self.initial_split[members],
+                                                     self.view.profile.n_layers))
 
 
 class DoubleAuctionBinding(MechanismBinding):
@@ -289,42 +303,25 @@ class DoubleAuctionBinding(MechanismBinding):
         return np.concatenate([decisions["buys"][0], decisions["sells"][0]])
 
 
-class ParticipationAuctionBinding(MechanismBinding):
+class ParticipationAuctionBinding(SlotAuctionBinding):
     """Federated client selection by auction, one per round: the candidates bid a value
     of taking part drawn every round; the (K+1)-th price auction with the solver's reserve
     gives the clients_per_round slots to the highest bids, and the winners are the next
     round's clients, each paying the price."""
 
-    mechanism_class = SlotAuction
-
-    def __init__(self, view: MarketView, spec: MarketSpec):
-        super().__init__(view, spec)
-        self.values_rng = stream(view.seed, "market/participation_values")
+    values_stream = "market/participation_values"
 
     def games(self, load: dict[str, float]) -> Iterator[Game]:
-        p, members = self.spec.participation_auction, self.view.federated_candidates()
-        k = self.view.federated_clients_per_round()
-        if p.values == "uniform":
-            values = self.values_rng.uniform(p.value_low, p.value_high, len(members))
-            state = SlotState.create(k, p.value_low, p.value_high, values, p.values)
-        else:
-            values = self.values_rng.exponential(p.value_mean, len(members))
-            state = SlotState.create(k, 0.0, p.value_mean, values, p.values)
+        members = self.view.federated_candidates()
+        state = self._state(self.spec.participation_auction,
+                            self.view.federated_clients_per_round(), len(members))
         yield "federated", members, state, {}
 
     def apply(self, members, state, outcome, columns) -> None:
-        decisions = {k: v[0] for k, v in outcome.decisions.items()}
-        won = decisions["won"]
+        decisions = self._record(members, outcome, columns)
         payments = np.zeros(self.view.n_devices)
         payments[members] = decisions["payment"]
-        self.view.set_federated_clients(members[won], payments)
-        columns["market_utility"][members] = outcome.follower_utility[0]
-        columns["valuation"][members] = decisions["value"]
-        columns["allocation"][members] = won
-        columns["payment"][members] = decisions["payment"]
-
-    def taking_part(self, decisions) -> np.ndarray:
-        return decisions["won"][0]
+        self.view.set_federated_clients(members[decisions["won"]], payments)
 
 
 BINDINGS: dict[str, type[MechanismBinding]] = {

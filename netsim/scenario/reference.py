@@ -75,7 +75,8 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
                 continue
             tag = (sub.model_fields.get("model") or sub.model_fields.get("process")
                    or sub.model_fields.get("kind"))
-            is_tag = tag is not None and typing.get_origin(tag.annotation) is typing.Literal
+            is_tag = (tag is not None and typing.get_origin(tag.annotation) is typing.Literal
+                      and len(typing.get_args(tag.annotation)) == 1)  # one variant's tag
             label = typing.get_args(tag.annotation)[0] if is_tag else None
             inner = f"{path}{'[]' if 'list' in str(field.annotation) else ''}"
             inner += f"<{label}>" if isinstance(label, str) else ""

@@ -730,15 +730,23 @@ class EventSpec(StrictModel):
     `region_m`, or everywhere). Links are named like the links table: `BS-SERVER` for a
     backhaul, `SERVER-cloud` for an edge server's link to the cloud."""
 
-    at_s: float = Field(ge=0.0, le=MAX_TIME_S)
-    until_s: float | None = Field(default=None, gt=0.0, le=MAX_TIME_S)
+    at_s: float = Field(ge=0.0, le=MAX_TIME_S, description="when it starts (at the first "
+                        "tick at or after)")
+    until_s: float | None = Field(default=None, gt=0.0, le=MAX_TIME_S,
+                                  description="when it ends; null: never")
     kind: Literal[EVENT_KINDS]
-    target: str | None = None
-    factor: float | None = Field(default=None, gt=0.0, le=1.0e4)
-    loss_db: float | None = Field(default=None, gt=0.0, le=300.0)
+    target: str | None = Field(default=None, description="the edge server, base station, "
+                               "link (`bs0-es0`, `es0-cloud`) or device group it hits")
+    factor: float | None = Field(default=None, gt=0.0, le=1.0e4,
+                                 description="link_scale: capacity x; arrival_scale: rate x")
+    loss_db: float | None = Field(default=None, gt=0.0, le=300.0,
+                                  description="channel_degrade: extra path loss")
     region_m: Pair(Position) | None = Field(
-        default=None, description="two opposite corners [[x0, y0], [x1, y1]]")
-    policy: Literal["reroute", "drop"] = "reroute"
+        default=None, description="channel_degrade: two opposite corners [[x0, y0], [x1, "
+        "y1]]; null: everywhere")
+    policy: Literal["reroute", "drop"] = Field(
+        default="reroute", description="server_down: its tasks go to the cloud, or end "
+        "dropped")
 
     @model_validator(mode="after")
     def _fields_of_kind(self) -> EventSpec:
