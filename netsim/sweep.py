@@ -320,6 +320,13 @@ def sweep(scenario: str | Path, settings: Sequence[str], seeds: Sequence[int], o
             while True:
                 add(row)
                 row = next(results)
+        # a run may complete just as its worker is stopped, before it hands its row back:
+        # its folder says so, and the results keep it
+        given = {row["run_id"] for row in rows}
+        for spec in todo:
+            if spec.run_id not in given and (row := _complete_row(out_dir, spec)) is not None:
+                rows.append({**row, "skipped": False})  # it ran here; its wall time is lost
+        _write_results(out_dir, rows, order)
         raise
     return table
 
