@@ -3,8 +3,8 @@ reaches, and the trained diffusion solver's decision time at batch 1 inside a ma
 
     python benchmarks/training_speed.py [--epochs 120] [--seeds 3]
 
-The command is the README's (`netsim train --scenario scenarios/paper_case_study.yaml
---solver diffusion --epochs 120 --seeds 3`), run as a fresh process; the quality is the mean
+The command is the README's (`netsim train scenarios/paper_case_study.yaml
+--solver diffusion --epochs 120 --seeds 0..2`), run as a fresh process; the quality is the mean
 held-out ratio to the exact optimum over the seeds (evaluation.json); decisions are timed
 on held-out states one at a time, as the market asks for them, with the thread count the
 market uses. Targets (issue 13): the command in at most 2 minutes, a decision in at most
@@ -40,9 +40,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "train"
         wall0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "netsim.cli", "train", "--scenario", str(SCENARIO),
+        subprocess.run([sys.executable, "-m", "netsim.cli", "train", str(SCENARIO),
                         "--solver", "diffusion", "--epochs", str(args.epochs), "--seeds",
-                        str(args.seeds), "--out", str(out)], check=True,
+                        f"0..{args.seeds - 1}", "--out", str(out)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         train_s = time.perf_counter() - wall0
         evaluation = json.loads((out / "evaluation.json").read_text())

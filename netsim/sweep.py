@@ -70,7 +70,7 @@ def parse_seeds(text: str) -> list[int]:
     if ".." in text:
         first, last = (int(x) for x in text.split("..", 1))
         if last < first:
-            raise ValueError(f"--seeds {text}: the range is empty")
+            raise ValueError("the range is empty")
         return list(range(first, last + 1))
     return [int(x) for x in split_values(text)]
 

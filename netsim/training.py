@@ -10,11 +10,12 @@ Held-out evaluation states use seeds far from the training ones.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -27,12 +28,15 @@ from netsim import solvers
 from netsim.cores import available_cores
 from netsim.engine import Simulation
 from netsim.market import MECHANISMS
+from netsim.mechanisms import metrics
 from netsim.mechanisms.base import Mechanism, followers_of, observe, stack_states
 from netsim.scenario.identity import problem_hash
 from netsim.scenario.loader import LoadedScenario
 from netsim.solvers.learning import Problem
 from netsim.solvers.registry import SOLVERS, TRAINABLE
 from netsim.solvers.threads import use_torch_threads
+
+log = logging.getLogger("netsim.training")
 
 EVAL_SEED_OFFSET = 1_000_000
 Progress = Callable[[int, int], None]  # (done, total)
@@ -120,14 +124,18 @@ def make_solver(name: str, seed: int, device: str, reward: str):
     return cls(seed)
 
 
-def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int, out_dir: Path,
+def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Sequence[int],
+          out_dir: Path,
           n_states: int = 2048, batch: int = 512, device: str = "cpu",
           reward: str = "utility", progress: Progress | None = None,
           source: str = "seeds") -> pd.DataFrame:
-    """Train `seeds` copies of a solver for `epochs` batches of reward evaluations each, on
-    states from `source` (see collect_states); write checkpoints and curves-SOLVER.parquet;
-    return the curves (one row per epoch and seed)."""
+    """Train a copy of a solver per seed (`seeds`: the seeds, or how many from 0) for
+    `epochs` batches of reward evaluations each, on states from `source` (see
+    collect_states); write checkpoints and curves-SOLVER.parquet; return the curves (one row
+    per epoch and seed)."""
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     out_dir.mkdir(parents=True, exist_ok=True)
+    log.info("collecting %d training states from %s", n_states, source)
     mechanism, states = collect_states(loaded, n_states, source=source)
     _, held_out = collect_states(loaded, max(64, n_states // 4), EVAL_SEED_OFFSET,
                                  followers_of(states), source)
@@ -135,10 +143,11 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int, out
     # the GIL inside its kernels; with fewer threads than seeds, the last seeds would run
     # alone on a share of the machine); every seed draws from its own generators, so the
     # results do not depend on how the threads interleave
-    workers = max(1, seeds)
+    workers = max(1, len(seeds))
     use_torch_threads(max(1, available_cores() // workers))
     done, lock = [0], threading.Lock()
-    total = epochs * seeds
+    total = epochs * len(seeds)
+    log.info("training %s: %d seeds x %d epochs", solver_name, len(seeds), epochs)
 
     def tick() -> None:
         with lock:
@@ -172,8 +181,8 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int, out
         return rows, solver
 
     with ThreadPoolExecutor(workers) as pool:
-        finished = list(pool.map(one_seed, range(seeds)))
-    for seed, (_, solver) in enumerate(finished):  # in seed order: one writer of the file
+        finished = list(pool.map(one_seed, seeds))
+    for seed, (_, solver) in zip(seeds, finished):  # in seed order: one writer of the file
         _write_evaluation(out_dir, solver_name, seed, solver,
                           problem_for(loaded, mechanism, held_out, seed + 7))
     curves = pd.DataFrame([row for rows, _ in finished for row in rows])
@@ -212,6 +221,7 @@ def _write_baselines(out_dir: Path, mechanism: Mechanism, states: Any, held_out:
     constant = solvers.ConstantSolver(0)
     constant.fit(problem, 256 * 256)
     value = float(mechanism.utility(states, constant.solve(mechanism, states)).mean())
+    random = float(metrics.random_utility(mechanism, states).mean())
     (out_dir / "baselines.json").write_text(json.dumps(
         {"optimum_utility": float(problem.optimum.mean()), "constant_utility": value,
-         "mechanism": mechanism.name}, indent=2))
+         "random_utility": random, "mechanism": mechanism.name}, indent=2))

@@ -51,8 +51,8 @@ def test_a_pickle_checkpoint_runs_nothing_through_any_entry_point(tmp_path):
     solver = f"market.solver={{name: diffusion, checkpoint: {evil}}}"
     run = _cli("run", str(CASE), "--set", solver, "--set", "horizon_s=60", "--no-plots",
                "--quiet", "--out", str(tmp_path / "run"), cwd=tmp_path)
-    train = _cli("train", "--scenario", str(CASE), "--set", solver, "--solver", "constant",
-                 "--epochs", "1", "--seeds", "1", "--out", str(tmp_path / "train"), cwd=tmp_path)
+    train = _cli("train", str(CASE), "--set", solver, "--solver", "constant",
+                 "--epochs", "1", "--seeds", "0", "--out", str(tmp_path / "train"), cwd=tmp_path)
     for result in (run, train):
         assert result.returncode != 0
         assert "old pickle format" in result.stderr and "netsim train" in result.stderr

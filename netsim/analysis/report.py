@@ -3,6 +3,7 @@ summary.md; warm-up trimming and time windows."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -61,10 +62,12 @@ def key_metrics(run: RunTables, warmup_s: float = 0.0,
     return metrics
 
 
-def report(run_dir: Path, warmup_s: float = 0.0, window_s: float | None = None) -> list[Path]:
-    """Plots and summary.md for one run folder; returns the files written."""
+def report(run_dir: Path, warmup_s: float = 0.0, window_s: float | None = None,
+           out: Path | None = None) -> list[Path]:
+    """Plots and summary.md for one run folder, in `out` (default: its report/ folder);
+    returns the files written."""
     run = load_run(run_dir)
-    out = Path(run_dir) / "report"
+    out = Path(out) if out is not None else Path(run_dir) / "report"
     horizon = float(run.manifest.get("sim_time_s") or 0.0)
     window_s = window_s or default_window_s(run, warmup_s)
     stats = TaskStats.of(run, warmup_s, window_s)
@@ -200,23 +203,24 @@ def _federated_rounds(run: RunTables, out: Path) -> Path:
 
 
 def compare(run_dirs: list[Path], out: Path, warmup_s: float = 0.0) -> pd.DataFrame:
-    """One table of key metrics: runs sharing a scenario but not a seed are grouped, with a
-    95% confidence interval (Student t) over seeds; plus overlaid latency CDFs."""
+    """One table of key metrics: runs of the same configuration but other seeds are grouped,
+    with a 95% confidence interval (Student t) over seeds; plus overlaid latency CDFs. Each
+    configuration is labelled by the scenario fields in which the runs differ."""
+    runs = [load_run(d) for d in run_dirs]
+    configs = [_flatten({k: v for k, v in run.manifest["scenario"].items()
+                         if k not in ("seed", "record")}) for run in runs]
+    labels = differences(configs)
     rows, curves = [], []
-    for run in (load_run(d) for d in run_dirs):
+    for run, label in zip(runs, labels):
         stats = TaskStats.of(run, warmup_s)
-        scenario = dict(run.manifest["scenario"])
-        scenario.pop("seed", None)
-        rows.append({"run": str(run.path), "group": _group_key(scenario),
-                     "scenario": run.manifest["scenario"]["name"], "seed": run.manifest["seed"],
+        rows.append({"configuration": label, "seed": run.manifest["seed"],
                      **key_metrics(run, warmup_s, stats)})
-        curves.append((f"{run.manifest['scenario']['name']} seed {run.manifest['seed']}",
-                       *stats.latency_cdf()))
+        curves.append((f"{label}, seed {run.manifest['seed']}", *stats.latency_cdf()))
     per_run = pd.DataFrame(rows)
-    metrics = [c for c in per_run.columns if c not in ("run", "group", "scenario", "seed")]
+    metrics = [c for c in per_run.columns if c not in ("configuration", "seed")]
     summary = []
-    for (_, name), group in per_run.groupby(["group", "scenario"], sort=False):
-        entry = {"scenario": name, "runs": len(group)}
+    for label, group in per_run.groupby("configuration", sort=False):
+        entry = {"configuration": label, "runs": len(group)}
         for metric in metrics:
             values = group[metric].dropna()
             mean = float(values.mean()) if len(values) else np.nan
@@ -232,20 +236,42 @@ def compare(run_dirs: list[Path], out: Path, warmup_s: float = 0.0) -> pd.DataFr
     for label, latency, fraction in curves:
         if len(latency):
             ax.step(latency * 1e3, fraction, where="post", label=label)
-    ax.set(xlabel="task latency (ms)", ylabel="fraction of tasks", title="Latency CDFs")
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3)
+    ax.set_xscale("log")
+    ax.set(xlabel="task latency (ms, log scale)", ylabel="fraction of tasks",
+           title="Latency CDFs")
+    if curves:
+        ax.legend(fontsize="small")
+    ax.grid(alpha=0.3, which="both")
     save(fig, out / "latency_cdf.png")
     return table
 
 
-def _group_key(scenario: dict) -> str:
-    import json
+def _flatten(value, prefix: str = "") -> dict[str, str]:
+    """A scenario as {dotted.path: value as text}, lists indexed like `devices[0].count`."""
+    if isinstance(value, dict):
+        items = [(f"{prefix}.{k}" if prefix else str(k), v) for k, v in value.items()]
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        items = [(f"{prefix}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return {prefix: json.dumps(value, sort_keys=True, default=str)}
+    flat: dict[str, str] = {}
+    for key, inner in items:
+        flat.update(_flatten(inner, key))
+    return flat
 
-    return json.dumps(scenario, sort_keys=True, default=str)
+
+def differences(configs: list[dict[str, str]]) -> list[str]:
+    """A label per configuration: the fields whose values differ among them (`key=value`,
+    joined), or the scenario's name where none differ."""
+    keys = sorted({k for c in configs for k in c})
+    varying = [k for k in keys if len({c.get(k) for c in configs}) > 1 and k != "name"]
+    if not varying:
+        return [json.loads(c.get("name", '"run"')) for c in configs]
+    return [", ".join(f"{k}={json.loads(c[k]) if k in c else '-'}" for k in varying)
+            for c in configs]
 
 
-def sweep_report(sweep_dir: Path) -> list[Path]:
+def sweep_report(sweep_dir: Path, out: Path | None = None) -> list[Path]:
     """For a sweep folder: each key metric against each swept parameter, mean over seeds with
     a 95% confidence band (other parameters held as separate lines)."""
     results = pd.read_parquet(Path(sweep_dir) / "results.parquet")
@@ -254,7 +280,7 @@ def sweep_report(sweep_dir: Path) -> list[Path]:
                 "sim_wall_s", "random_utility"}
     params = [c for c in results.columns
               if c not in reserved and c not in METRIC_COLUMNS and not c.startswith("_")]
-    out = Path(sweep_dir) / "report"
+    out = Path(out) if out is not None else Path(sweep_dir) / "report"
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     metrics = [m for m in METRIC_COLUMNS if m in done and done[m].notna().any()]

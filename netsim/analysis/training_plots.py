@@ -16,11 +16,15 @@ COLORS = {"diffusion": "tab:red", "ppo": "tab:blue", "random": "tab:gray",
           "constant": "tab:green"}
 
 
-def plot_training(out_dir: Path) -> list[Path]:
+def plot_training(out_dir: Path, out: Path | None = None) -> list[Path]:
     """(a) leader utility vs training epoch, mean over seeds with a min-max band;
-    (b) bars of the final utility and the mean over epochs 200-500 (or the last 60%)."""
+    (b) bars of the final utility and the mean over epochs 200-500 (or the last 60%), from
+    zero, with the optimum and the constant and random baselines. Written to `out`
+    (default: the training folder)."""
     curves = load_curves(out_dir)
     baselines = json.loads((Path(out_dir) / "baselines.json").read_text())
+    out = Path(out) if out is not None else Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     paths = []
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -38,7 +42,7 @@ def plot_training(out_dir: Path) -> list[Path]:
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    paths.append(Path(out_dir) / "training_curves.png")
+    paths.append(out / "training_curves.png")
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
 
@@ -50,14 +54,17 @@ def plot_training(out_dir: Path) -> list[Path]:
     ax.bar([x + width / 2 for x in xs], summary.window, width,
            label=f"mean over epochs {summary.attrs['window']}")
     ax.axhline(baselines["optimum_utility"], color="black", ls="--", label="exact optimum")
+    ax.axhline(baselines["constant_utility"], color="tab:green", ls=":",
+               label="constant (best single action)")
+    if "random_utility" in baselines:
+        ax.axhline(baselines["random_utility"], color="grey", ls="-.", label="random actions")
     ax.set_xticks(list(xs), summary.index)
-    low = min(summary.final.min(), summary.window.min())
-    ax.set_ylim(low - 0.1 * (baselines["optimum_utility"] - low), None)
+    ax.set_ylim(min(0.0, summary.final.min(), summary.window.min()), None)  # from zero
     ax.set(ylabel="leader utility", title="Final and mean utility per solver")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    paths.append(Path(out_dir) / "training_bars.png")
+    paths.append(out / "training_bars.png")
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
     return paths
