@@ -11,8 +11,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
+from netsim.analysis.canvas import provenance, save
+from netsim.analysis.figures import latency_breakdown, topology_map
 from netsim.analysis.streaming import TaskStats, windowed_means
 from netsim.record.load import RunTables
 
@@ -70,35 +73,45 @@ def plot_lines(table: pd.DataFrame, window_s: float, path: Path, ylabel: str, ti
     return save(fig, path)
 
 
-def save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def plot_run(run: RunTables, out_dir: Path, window_s: float | None = None,
              stats: TaskStats | None = None, warmup_s: float = 0.0) -> list[Path]:
     """Write the run's plots into `out_dir` (tasks arriving and samples from `warmup_s` on);
     return their paths. `stats` must then cover the same warm-up and windows."""
+    with provenance(run):
+        return _plot_run(run, out_dir, window_s, stats, warmup_s)
+
+
+def _plot_run(run: RunTables, out_dir: Path, window_s: float | None,
+              stats: TaskStats | None, warmup_s: float) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     window_s = window_s or default_window_s(run, warmup_s)
     stats = stats or TaskStats.of(run, warmup_s, window_s)
     paths = []
     spans = fault_spans(run)
 
+    deadline = run.manifest["scenario"]["workload"].get("deadline_s")
     fig, ax = plt.subplots(figsize=(6, 4))
     latency, fraction = stats.latency_cdf()
     if len(latency):
-        ax.step(latency * 1e3, fraction, where="post")
-    ax.set(xlabel="task latency (ms)", ylabel="fraction of tasks", title="Latency CDF")
-    ax.grid(alpha=0.3)
+        ax.step(latency * 1e3, fraction, where="post", label="tasks")
+        ax.set_xscale("log")  # the tail stays readable without squashing the body
+        for q, style in ((50.0, ":"), (95.0, "--")):
+            value = stats.latency_percentile(q) * 1e3
+            ax.axvline(value, color="tab:grey", ls=style, lw=1, label=f"p{q:g} {value:.3g} ms")
+        if deadline:
+            ax.axvline(deadline * 1e3, color="tab:red", lw=1.2, label=f"deadline {deadline:g} s")
+        ax.legend(fontsize="small")
+    ax.set(xlabel="task latency (ms, log scale)", ylabel="fraction of tasks",
+           title="Latency CDF")
+    ax.grid(alpha=0.3, which="both")
     paths.append(save(fig, out_dir / "latency_cdf.png"))
 
     fig, ax = plt.subplots(figsize=(7, 4))
     windows = stats.latency_percentiles_by_window((50.0, 95.0))
     ax.plot(windows.index, windows["p50"] * 1e3, label="p50")
     ax.plot(windows.index, windows["p95"] * 1e3, label="p95")
+    if deadline:
+        ax.axhline(deadline * 1e3, color="tab:red", lw=1.2, label=f"deadline {deadline:g} s")
     shade(ax, spans)
     ax.set(xlabel="simulated time (s)", ylabel="latency (ms)",
            title=f"Latency over time ({window_s:g} s windows)")
@@ -114,7 +127,36 @@ def plot_run(run: RunTables, out_dir: Path, window_s: float | None = None,
                           nonzero="flops")
     paths.append(plot_lines(busy, window_s, out_dir / "server_utilisation.png",
                             "busy cores (%)", "Server utilisation", 100.0, spans=spans))
+    paths.append(latency_breakdown(run, out_dir / "latency_breakdown.png", warmup_s)[0])
+    paths.append(topology_map(run, out_dir / "topology.png")[0])
+    if len(run.epochs):
+        paths.append(market_figure(run, out_dir / "market.png", warmup_s))
     return paths
+
+
+def market_figure(run: RunTables, path: Path, warmup_s: float = 0.0) -> Path:
+    """Every component of each leader's action, its utility against the optimum, and the
+    score, per market epoch."""
+    epochs = run.epochs[run.epochs.t >= warmup_s]
+    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(7, 8.5), sharex=True)
+    for leader, rows in epochs.groupby("leader"):
+        actions = np.stack(rows.action.to_numpy())
+        for i in range(actions.shape[1]):
+            top.plot(rows.t, actions[:, i], marker="o", ms=3,
+                     label=f"{leader}" + (f": a[{i}]" if actions.shape[1] > 1 else ""))
+        middle.plot(rows.t, rows.leader_utility, marker="o", label=f"{leader}: solver")
+        middle.plot(rows.t, rows.optimum_utility, ls="--", label=f"{leader}: optimum")
+        bottom.plot(rows.t, rows.score, marker="o", label=str(leader))
+    bottom.axhline(1.0, color="k", lw=0.8, ls="--")
+    bottom.axhline(0.0, color="grey", lw=0.8, ls=":")
+    top.set(ylabel="action (every component)",
+            title=f"Market: {epochs.mechanism.iloc[0]} solved by {epochs.solver.iloc[0]}")
+    middle.set(ylabel="leader utility")
+    bottom.set(xlabel="simulated time (s)", ylabel="score (1 = optimum,\n0 = random actions)")
+    for ax in (top, middle, bottom):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small", ncol=2)
+    return save(fig, path)
 
 
 def base_station(link: object) -> str:

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as stats_t
 
+from netsim.analysis.canvas import provenance, save
 from netsim.analysis.plots import (
     base_station,
     default_window_s,
     fault_spans,
     plot_lines,
     plot_run,
-    save,
     shade,
 )
 from netsim.analysis.streaming import TaskStats, column_values, scan, windowed_means
@@ -72,7 +72,8 @@ def report(run_dir: Path, warmup_s: float = 0.0, window_s: float | None = None,
     window_s = window_s or default_window_s(run, warmup_s)
     stats = TaskStats.of(run, warmup_s, window_s)
     paths = plot_run(run, out, window_s, stats, warmup_s)
-    paths += _extra_plots(run, stats, out, window_s, warmup_s)
+    with provenance(run):
+        paths += _extra_plots(run, stats, out, window_s, warmup_s)
     metrics = key_metrics(run, warmup_s, stats)
     lines = [f"# Run report: {run.manifest['scenario']['name']} (seed {run.manifest['seed']})",
              "", f"Status: {run.manifest['status']}; {horizon:g} s simulated; warm-up "
@@ -119,24 +120,6 @@ def _extra_plots(run: RunTables, stats: TaskStats, out: Path, window_s: float,
 
     epochs = run.epochs[run.epochs.t >= warmup_s]
     if len(epochs):
-        fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(7, 8.5), sharex=True)
-        for leader, rows in epochs.groupby("leader"):
-            top.plot(rows.t, rows.action.map(lambda a: a[0]), marker="o", label=str(leader))
-            middle.plot(rows.t, rows.leader_utility, marker="o", label=f"{leader}: solver")
-            middle.plot(rows.t, rows.optimum_utility, ls="--", label=f"{leader}: optimum")
-            bottom.plot(rows.t, rows.score, marker="o", label=str(leader))
-        bottom.axhline(1.0, color="k", lw=0.8, ls="--")
-        bottom.axhline(0.0, color="grey", lw=0.8, ls=":")
-        mechanism = epochs.mechanism.iloc[0]
-        top.set(ylabel="action (first component)", title=f"Market: {mechanism}")
-        middle.set(ylabel="leader utility")
-        bottom.set(xlabel="simulated time (s)",
-                   ylabel="score (1 = optimum,\n0 = random actions)")
-        for ax in (top, middle, bottom):
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize="small")
-        paths.append(save(fig, out / "market.png"))
-
         layers = column_values(run, "devices", "split_layer", "market_utility", warmup_s)
         fig, ax = plt.subplots(figsize=(7, 4))
         ax.bar(np.arange(len(layers)), layers, width=1.0)
