@@ -10,7 +10,7 @@ between decisions, so an external RL library trains on the full network dynamics
     obs, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 
-Install the extra: pip install 'netsim[gym]'.
+Install the extra from a clone: pip install -e '.[gym]'.
 """
 
 from __future__ import annotations
