@@ -1,20 +1,27 @@
 """A Gymnasium environment over a whole simulation: one step per market decision.
 
 The observation is what the leader observes of its market state (the mechanism's features),
-the action a leader action in [-1, 1]^A (mapped to the mechanism's bounds and decoded, as the
-learning solvers do), the reward the leader's utility on the true state. The simulation runs
-between decisions, so an external RL library trains on the full network dynamics:
+normalised into (-1, 1): each feature divided by its magnitude in the first state the
+scenario gives at seed 0 (1 where that is 0), then tanh. The action is a leader action in
+[-1, 1]^A (mapped to the mechanism's bounds and decoded, as the learning solvers do), the
+reward the leader's utility on the true state. The simulation runs between decisions, so an
+external RL library trains on the full network dynamics:
 
     from netsim.gym import MarketEnv
     env = MarketEnv("scenarios/paper_case_study.yaml")
     obs, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 
+Each episode is a whole run. By default it is recorded in a scratch folder that holds only
+the episode in progress (the previous one is deleted when the next starts, and the folder
+when the environment closes); give `out_dir` to keep every episode's run folder.
+
 Install the extra from a clone: pip install -e '.[gym]'.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,8 +49,12 @@ class MarketEnv(gym.Env):
         probe = Simulation(self.loaded, self.out_dir / "probe", seed=0, overwrite=True)
         _, _, state, _ = next(probe.market.games())
         mechanism = probe.market.mechanism
-        n_features = mechanism.features(state).shape[1]
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (n_features,), np.float32)
+        features = mechanism.features(state)[0]
+        self.feature_scale = np.where(np.abs(features) > 0, np.abs(features), 1.0)
+        probe.movement.close()  # never started: nothing else to stop
+        shutil.rmtree(self.out_dir / "probe", ignore_errors=True)
+        self.keep_episodes = out_dir is not None
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, features.shape, np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (action_dim(mechanism, state),),
                                            np.float32)
         self.sim: Simulation | None = None
@@ -58,13 +69,20 @@ class MarketEnv(gym.Env):
 
     def _observation(self) -> np.ndarray:
         _, seen, _ = self.sim.market.waiting
-        return self.sim.market.mechanism.features(select(seen, slice(0, 1)))[0].astype(
-            np.float32)
+        features = self.sim.market.mechanism.features(select(seen, slice(0, 1)))[0]
+        return np.tanh(features / self.feature_scale).astype(np.float32)
+
+    def _end_episode(self, status: str) -> None:
+        """Finish the run; in the scratch folder, delete it (only one episode is kept)."""
+        self.sim.finish(status)
+        if not self.keep_episodes:
+            shutil.rmtree(self.sim.out_dir, ignore_errors=True)
+        self.sim = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         if self.sim is not None:
-            self.sim.finish("interrupted")
+            self._end_episode("interrupted")
         run_seed = int(self.np_random.integers(0, 2**31 - 1)) if seed is None else seed
         self.episode += 1
         self.sim = Simulation(self.loaded, self.out_dir / f"episode-{self.episode}", run_seed,
@@ -86,15 +104,13 @@ class MarketEnv(gym.Env):
         info: dict[str, Any] = {"t": self.sim.env.now,
                                 "optimum_utility": market.optimum_utilities[-1]}
         if not more:
-            self.sim.finish("complete")
-            manifest_obs = np.zeros(self.observation_space.shape, dtype=np.float32)
-            self.sim = None
-            return manifest_obs, reward, True, False, info
+            self._end_episode("complete")
+            return np.zeros(self.observation_space.shape, dtype=np.float32), reward, True, \
+                False, info
         return self._observation(), reward, False, False, info
 
     def close(self) -> None:
         if self.sim is not None:
-            self.sim.finish("interrupted")
-            self.sim = None
+            self._end_episode("interrupted")
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -20,8 +20,9 @@ from netsim.gym import MarketEnv  # noqa: E402
 def test_env_checker_passes(tmp_path):
     env = MarketEnv(SCENARIOS / "paper_case_study.yaml", ("horizon_s=200",), out_dir=tmp_path)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # about the unbounded observation box only
+        warnings.simplefilter("error")  # bounded observations: no warning left
         check_env(env, skip_render_check=True)
+    assert env.observation_space.low.min() == -1.0 and env.observation_space.high.max() == 1.0
     env.close()
 
 
@@ -53,3 +54,21 @@ def test_readme_gym_example_runs(tmp_path, monkeypatch):
          namespace)
     assert namespace["done"] and namespace["info"]["t"] == 120.0
     namespace["env"].close()
+
+
+def test_by_default_only_the_episode_in_progress_is_on_disk(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may land here either
+    env = MarketEnv(SCENARIOS / "paper_case_study.yaml", ("horizon_s=120",))
+    scratch = env.out_dir
+    seen = []
+    for seed in (1, 2):
+        env.reset(seed=seed)
+        seen.append(sorted(p.name for p in scratch.iterdir()))
+        done = False
+        while not done:
+            obs, _, done, _, _ = env.step(env.action_space.sample())
+            assert np.all(np.abs(obs) < 1.0)
+    assert seen == [["episode-1"], ["episode-2"]]  # the previous episode was deleted
+    assert list(scratch.iterdir()) == []  # and the finished one too
+    env.close()
+    assert not scratch.exists() and list(tmp_path.iterdir()) == []
