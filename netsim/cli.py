@@ -238,11 +238,14 @@ def status_command(folder: str) -> None:
               show_default=True, help="Leader utility, its gap to the optimum, or paper P1's "
               "binary 'improved since the last step'.")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda.")
+@click.option("--save-every", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Write checkpoints and curves every N epochs while training (0: only at "
+              "the end); an interrupted training keeps the latest.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @chatty
 def train_command(scenario: str, solver: str, epochs: int, seeds: str, out_dir: str,
                   states: int, source: str, batch: int, reward: str, device: str,
-                  overrides: tuple[str, ...]) -> None:
+                  save_every: int, overrides: tuple[str, ...]) -> None:
     """Train a solver on a scenario's market; write checkpoints and learning curves."""
     from rich.progress import (
         BarColumn,
@@ -264,10 +267,15 @@ def train_command(scenario: str, solver: str, epochs: int, seeds: str, out_dir: 
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                   TextColumn("ETA"), TimeRemainingColumn(), console=_console(),
                   disable=_quiet()) as bar:
-        job = bar.add_task(f"training {solver} (epochs)", total=epochs * len(seed_list))
+        job = bar.add_task(f"collecting {states} states from {source}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(job, description=f"training {solver} (epochs)", completed=done,
+                       total=total)
+
         curves = train(loaded, solver, epochs, seed_list, Path(out_dir), n_states=states,
                        batch=batch, device=device, reward=reward, source=source,
-                       progress=lambda done, total: bar.update(job, completed=done))
+                       progress=progress, save_every=save_every)
     last = curves[curves.epoch == curves.epoch.max()]
     click.echo(f"{solver}: final ratio to the optimum {last.ratio.mean():.4f} "
                f"(mean over {len(seed_list)} seeds); outputs: {out_dir}")

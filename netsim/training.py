@@ -113,14 +113,14 @@ def problem_for(loaded: LoadedScenario, mechanism: Mechanism, states: Any,
     return problem
 
 
-def make_solver(name: str, seed: int, device: str, reward: str):
-    """A fresh solver to train: the learning ones (registry: learns_online) take a device
-    and a reward, the others a seed alone."""
+def make_solver(name: str, seed: int, device: str, reward: str, batch: int = 512):
+    """A fresh solver to train: the learning ones (registry: learns_online) take a device,
+    a reward and the batch of reward evaluations an epoch is, the others a seed alone."""
     if name not in TRAINABLE:
         raise ValueError(f"cannot train '{name}' (allowed: {', '.join(TRAINABLE)})")
     cls = solvers.solver_class(name)
     if SOLVERS[name].learns_online:
-        return cls(seed=seed, device=device, reward=reward)
+        return cls(seed=seed, device=device, reward=reward, batch=batch)
     return cls(seed)
 
 
@@ -128,11 +128,12 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
           out_dir: Path,
           n_states: int = 2048, batch: int = 512, device: str = "cpu",
           reward: str = "utility", progress: Progress | None = None,
-          source: str = "seeds") -> pd.DataFrame:
+          source: str = "seeds", save_every: int = 50) -> pd.DataFrame:
     """Train a copy of a solver per seed (`seeds`: the seeds, or how many from 0) for
     `epochs` batches of reward evaluations each, on states from `source` (see
-    collect_states); write checkpoints and curves-SOLVER.parquet; return the curves (one row
-    per epoch and seed)."""
+    collect_states); write checkpoints and curves-SOLVER.parquet, also every `save_every`
+    epochs while training (so an interrupted training keeps its latest checkpoints and
+    curves); return the curves (one row per epoch and seed)."""
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("collecting %d training states from %s", n_states, source)
@@ -155,10 +156,23 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
             if progress is not None:
                 progress(done[0], total)
 
+    all_rows: dict[int, list[dict]] = {}
+    meta = {"scenario_hash": problem_hash(loaded.scenario), "mechanism": mechanism.name,
+            "scenario": loaded.scenario.name}
+
+    def save_so_far(seed: int, solver) -> None:
+        """The seed's checkpoint and every seed's curves so far (one writer at a time)."""
+        with lock:
+            if solver_name != "random":
+                solver.save(out_dir / f"{solver_name}-seed{seed}.safetensors", meta)
+            pd.DataFrame([row for rows in all_rows.values() for row in rows]).to_parquet(
+                out_dir / f"curves-{solver_name}.parquet", index=False)
+
     def one_seed(seed: int) -> tuple[list[dict], Any]:
         rows: list[dict] = []
+        all_rows[seed] = rows
         problem = problem_for(loaded, mechanism, states, seed)
-        solver = make_solver(solver_name, seed, device, reward)
+        solver = make_solver(solver_name, seed, device, reward, batch)
         start = time.perf_counter()
 
         def record(step: int, evaluations: int, metrics: dict) -> None:
@@ -169,15 +183,14 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
                                               metrics["utility"] / float(problem.optimum.mean())),
                          "wall_s": time.perf_counter() - start})
             tick()
+            if save_every and (step + 1) % save_every == 0 and step + 1 < epochs:
+                save_so_far(seed, solver)
 
         if solver_name == "random":
             _random_curve(solver, problem, epochs, batch, seed, record)
         else:
             solver.fit(problem, epochs * batch, callback=record)
-            solver.save(out_dir / f"{solver_name}-seed{seed}.safetensors",
-                        {"scenario_hash": problem_hash(loaded.scenario),
-                         "mechanism": mechanism.name,
-                         "scenario": loaded.scenario.name})
+            solver.save(out_dir / f"{solver_name}-seed{seed}.safetensors", meta)
         return rows, solver
 
     with ThreadPoolExecutor(workers) as pool:
