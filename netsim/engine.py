@@ -39,7 +39,7 @@ from netsim.network.topology import CLOUD, build_network
 from netsim.preflight import check_fits
 from netsim.record.generation_log import GenerationLog
 from netsim.record.recorder import RunRecorder
-from netsim.record.samplers import ServerLinkSampler, device_sample
+from netsim.record.samplers import ServerLinkSampler, device_sample, devices_static
 from netsim.record.tables import EPOCHS
 from netsim.record.task_log import TaskLog
 from netsim.rng import stream
@@ -435,6 +435,8 @@ class Simulation:
         """Open the outputs and start the long-lived processes (`run` does it for you)."""
         self._wall0 = self._last_gc = time.perf_counter()
         self.recorder.start()
+        self.recorder.devices_static.add_batch(devices_static(
+            self.network.devices, self.network.group_names, self.devices, COMPRESSION_LEVELS))
         if self.market is not None:  # first, so an epoch's decision precedes that tick
             self.env.process(self.market.process())
         self.env.process(self._tick_process())

@@ -81,9 +81,8 @@ def topology_map(run: RunTables, path: Path, max_devices: int = 100) -> tuple[Pa
     scenario = run.manifest["scenario"]
     stations = {b["id"]: b for b in scenario["base_stations"]}
     samples = []
-    for batch in scan(run, "devices", ["t", "device", "x_m", "y_m", "bs", "alpha", "theta",
-                                       "valuation"]):
-        periodic = batch[batch[["alpha", "theta", "valuation"]].isna().all(axis=1)]
+    for batch in scan(run, "devices", ["t", "device", "x_m", "y_m", "bs", "kind"]):
+        periodic = batch[batch.kind.astype(str) == "sample"]
         samples.append(periodic[periodic.device < max_devices][["t", "device", "x_m", "y_m",
                                                                   "bs"]])
     tracks = (pd.concat(samples) if samples else pd.DataFrame(

@@ -12,7 +12,7 @@ import pyarrow as pa
 from netsim.network.links import WiredLinks
 from netsim.network.radio import RadioPool
 from netsim.record.recorder import RunRecorder
-from netsim.record.tables import DEVICES, MARKET_DEVICE_COLUMNS, categories
+from netsim.record.tables import DEVICES, DEVICES_STATIC, MARKET_DEVICE_COLUMNS, categories
 
 if TYPE_CHECKING:  # for type hints only: no runtime dependency
     from netsim.entities.servers import ServerFarm
@@ -27,6 +27,7 @@ class ServerLinkSampler:
         self.servers = servers
         self.radio = [("radio_up", uplink), ("radio_down", downlink)]
         self.radio_names = {kind: [f"{b}:{kind}" for b in bs_ids] for kind, _ in self.radio}
+        self.bs_ids = list(bs_ids)
         self.wired = wired
         self._marks: dict[str, list[float]] = {}
         self.t_last = 0.0
@@ -58,14 +59,16 @@ class ServerLinkSampler:
             used = np.minimum(1.0, self._delta(f"{kind}:hz", pool.busy_hz_s) / window / band)
             n = len(band)
             rows.extend(zip([t] * n, self.radio_names[kind], [kind] * n, band.tolist(),
-                            [math.nan] * n, bits.tolist(), tx.tolist(), used.tolist()))
+                            [math.nan] * n, bits.tolist(), tx.tolist(), used.tolist(),
+                            self.bs_ids, [kind.split("_")[1]] * n))
         wired = self.wired
         bits = (self._delta("wired:bits", wired.bits_sent) / window).tolist()
         used = np.minimum(1.0, self._delta("wired:busy", wired.busy_s) / window).tolist()
         for index, (name, rate) in enumerate(zip(wired.names, wired.rate_bps.tolist())):
             for direction, kind in ((0, "wired_up"), (1, "wired_down")):
                 rows.append((t, f"{name}:{kind}", kind, math.nan, rate,
-                             bits[index][direction], math.nan, used[index][direction]))
+                             bits[index][direction], math.nan, used[index][direction], name,
+                             kind.split("_")[1]))
         self.t_last = t
 
 
@@ -86,11 +89,29 @@ def device_sample(t: float, n: int, group: np.ndarray, group_names: list[str], x
         categories(group, group_names), pa.array(xy[:, 0].copy()), pa.array(xy[:, 1].copy()),
         categories(bs_of, bs_ids), pa.array(rx_dbm), pa.array(sinr_db),
         pa.array(spectral_efficiency),
-        pa.array(np.where(uplink.busy, np.asarray(uplink.rate_bps), 0.0)),
+        # NaN while idle: a mean over sending devices is then the mean rate of a transfer
+        pa.array(np.where(uplink.busy, np.asarray(uplink.rate_bps), np.nan)),
         pa.array(state.split_layer.astype(np.int16)), pa.array(state.battery_j.copy()),
         pa.array(state.energy_used_j.copy()), pa.array(state.local_flops.copy()),
         pa.array(np.array(uplink.queue_lengths(), dtype=np.int32)),
         *(pa.array(np.array(market[name])) if name in market else pa.nulls(n, pa.float64())
           for name in MARKET_DEVICE_COLUMNS),
+        categories(np.full(n, 1 if market else 0), ["sample", "market"]),
     ]
     return pa.Table.from_arrays(columns, schema=DEVICES)
+
+
+def devices_static(devices, group_names: list[str], state, compression_names) -> pa.Table:
+    """The `devices_static` rows: each device's group and hardware as the run starts."""
+    n = len(devices.names)
+    level = state.compression
+    return pa.Table.from_arrays([
+        pa.array(np.arange(n, dtype=np.int32)), categories(devices.group, group_names),
+        pa.array(devices.compute_flops.copy()), pa.array(devices.energy_per_flop_j.copy()),
+        pa.array(devices.battery_j.astype(float)), pa.array(devices.memory_bytes.astype(float)),
+        pa.array(devices.tx_power_dbm.astype(float)),
+        pa.array(devices.antenna_gain_dbi.astype(float)),
+        pa.array(devices.height_m.astype(float)), pa.array(devices.split_layer.astype(np.int16)),
+        categories(level, list(compression_names)),
+        pa.array(state.max_split_by_level[np.arange(n), level].astype(np.int16)),
+    ], schema=DEVICES_STATIC)

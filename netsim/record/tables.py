@@ -38,11 +38,24 @@ DEVICES = pa.schema([
     ("local_flops", pa.float64()), ("uplink_queue", pa.int32()),
     # market parameters and outcome, on the rows written at market epochs (else null)
     *((name, pa.float64()) for name in MARKET_DEVICE_COLUMNS),
+    # `sample`: the periodic row; `market`: the row written at a market epoch (same t, device
+    # as a periodic row when both fall together)
+    ("kind", CATEGORY),
+])
+# one row per device, written when the run starts: what does not change
+DEVICES_STATIC = pa.schema([
+    ("device", pa.int32()), ("group", CATEGORY), ("compute_flops", pa.float64()),
+    ("energy_per_flop_j", pa.float64()), ("battery_j", pa.float64()),
+    ("memory_bytes", pa.float64()), ("tx_power_dbm", pa.float64()),
+    ("antenna_gain_dbi", pa.float64()), ("height_m", pa.float64()),
+    ("split_layer", pa.int16()), ("compression", CATEGORY), ("max_split_layer", pa.int16()),
 ])
 LINKS = pa.schema([
     ("t", pa.float64()), ("link", pa.string()), ("kind", pa.string()),
     ("bandwidth_hz", pa.float64()), ("capacity_bps", pa.float64()), ("rate_bps", pa.float64()),
     ("active_users", pa.float64()), ("utilisation", pa.float64()),
+    # the link's id (a base station, or `A-B` for a wired link) and its direction
+    ("link_id", pa.string()), ("direction", pa.string()),
 ])
 SERVERS = pa.schema([
     ("t", pa.float64()), ("server", pa.string()), ("cores", pa.int32()),
@@ -81,7 +94,8 @@ ROUNDS = pa.schema([
     ("samples", pa.int64()), ("energy_j", pa.float64()), ("payments", pa.float64()),
     ("data_passes", pa.float64()), ("convergence_gap", pa.float64()),
 ])
-SCHEMAS = {"tasks": TASKS, "devices": DEVICES, "links": LINKS, "servers": SERVERS,
+SCHEMAS = {"tasks": TASKS, "devices": DEVICES, "devices_static": DEVICES_STATIC,
+           "links": LINKS, "servers": SERVERS,
            "epochs": EPOCHS, "events": EVENTS, "generations": GENERATIONS, "rounds": ROUNDS}
 
 
