@@ -53,6 +53,7 @@ class Market:
         self.external = False  # set by netsim.gym.MarketEnv: decisions come from outside
         self.ask = env.event()
         self.waiting = None
+        self.epoch_games: list = []  # external: this epoch's (leader, state, observed state)
         self.last_reward = NAN
         self._recent: list = []
         self.online_updates = 0
@@ -95,8 +96,14 @@ class Market:
         """One epoch: every leader's game decided (by the solver, or from outside), applied
         and recorded; a generator, since an outside decision is awaited in simulated time."""
         t, columns = self._begin_round()
-        for leader, members, state, extra in list(self.games()):
-            seen = observe(self.mechanism, state, self.noise, self.observation_rng)
+        games = list(self.games())
+        if self.external:  # an outside decision maker sees every leader's game at once
+            self.epoch_games = [(leader, state, observe(self.mechanism, state, self.noise,
+                                                        self.observation_rng))
+                                for leader, _, state, _ in games]
+        for i, (leader, members, state, extra) in enumerate(games):
+            seen = (self.epoch_games[i][2] if self.external else
+                    observe(self.mechanism, state, self.noise, self.observation_rng))
             if self.external:
                 answer = self.env.event()
                 self.waiting = (state, seen, answer)

@@ -1,0 +1,162 @@
+"""A PettingZoo Parallel environment over a whole simulation: one agent per market leader
+(each edge server pricing its own devices, each base station auctioning its band), all
+deciding at every market epoch.
+
+An agent's observation is what it observes of its own game (the mechanism's features),
+normalised into (-1, 1) as MarketEnv does (netsim/gym.py), and of the length of its game at
+the start of seed 0: a later game with more or fewer followers is cut or zero-padded to it.
+Its action is a leader action in [-1, 1]^A, its reward its utility on the true state. An
+agent whose game is empty in an epoch (no devices attached) gets its last observation again
+and reward 0. Episodes are whole runs, recorded in a scratch folder holding only the one in
+progress (or kept in `out_dir`).
+
+    from netsim.multi_agent import MarketParallelEnv
+    env = MarketParallelEnv("scenarios/urban_6g.yaml", ("market.mechanism=stackelberg",))
+    observations, infos = env.reset(seed=0)
+    actions = {agent: env.action_space(agent).sample() for agent in env.agents}
+    observations, rewards, terminations, truncations, infos = env.step(actions)
+
+Install the extra from a clone: pip install -e '.[rl]'.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from netsim.engine import Simulation
+from netsim.mechanisms.base import select
+from netsim.scenario.loader import LoadedScenario, load_scenario
+from netsim.solvers.learning import action_dim, to_action
+
+
+class MarketParallelEnv(ParallelEnv):
+    metadata: ClassVar[dict] = {"name": "netsim_market_v0", "render_modes": []}
+
+    def __init__(self, scenario: str | Path | LoadedScenario, overrides: tuple[str, ...] = (),
+                 out_dir: str | Path | None = None):
+        self.loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(
+            scenario, overrides)
+        if self.loaded.scenario.market is None:
+            raise ValueError("MarketParallelEnv needs a scenario with a `market:` block")
+        self._tmp = None if out_dir is not None else tempfile.TemporaryDirectory()
+        self.out_dir = Path(out_dir) if out_dir is not None else Path(self._tmp.name)
+        self.keep_episodes = out_dir is not None
+        probe = Simulation(self.loaded, self.out_dir / "probe", seed=0, overwrite=True)
+        self.mechanism = probe.market.mechanism
+        self.possible_agents: list[str] = []
+        self._scale: dict[str, np.ndarray] = {}
+        self._observation_spaces: dict[str, spaces.Box] = {}
+        self._action_spaces: dict[str, spaces.Box] = {}
+        for leader, _, state, _ in probe.market.games():
+            features = self.mechanism.features(state)[0]
+            self.possible_agents.append(leader)
+            self._scale[leader] = np.where(np.abs(features) > 0, np.abs(features), 1.0)
+            self._observation_spaces[leader] = spaces.Box(-1.0, 1.0, features.shape,
+                                                          np.float32)
+            self._action_spaces[leader] = spaces.Box(
+                -1.0, 1.0, (action_dim(self.mechanism, state),), np.float32)
+        probe.movement.close()  # never started: nothing else to stop
+        shutil.rmtree(self.out_dir / "probe", ignore_errors=True)
+        self.agents: list[str] = []
+        self.sim: Simulation | None = None
+        self.episode = 0
+        self._last: dict[str, np.ndarray] = {}
+
+    def observation_space(self, agent: str) -> spaces.Box:
+        return self._observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Box:
+        return self._action_spaces[agent]
+
+    # ------------------------------------------------------------------ the run
+
+    def _advance(self) -> bool:
+        """Run to the next decision; False when the horizon came first."""
+        sim = self.sim
+        horizon = sim.env.timeout(max(sim.horizon_s - sim.env.now, 0.0))
+        sim.env.run(until=sim.env.any_of([sim.market.ask, horizon]))
+        return sim.market.ask.triggered and sim.env.now < sim.horizon_s
+
+    def _observations(self) -> dict[str, np.ndarray]:
+        """Every agent's view of this epoch's games (its last one where it has none)."""
+        for leader, _, seen in self.sim.market.epoch_games:
+            if leader not in self._scale:
+                continue
+            features = self.mechanism.features(select(seen, slice(0, 1)))[0]
+            size = self._scale[leader].shape[0]
+            fitted = np.zeros(size)
+            fitted[:min(size, len(features))] = features[:size]
+            self._last[leader] = np.tanh(fitted / self._scale[leader]).astype(np.float32)
+        return {agent: self._last.get(agent, np.zeros(self._scale[agent].shape, np.float32))
+                for agent in self.agents}
+
+    def _end_episode(self, status: str) -> None:
+        self.sim.finish(status)
+        if not self.keep_episodes:
+            shutil.rmtree(self.sim.out_dir, ignore_errors=True)
+        self.sim = None
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        if self.sim is not None:
+            self._end_episode("interrupted")
+        run_seed = int(np.random.default_rng().integers(0, 2**31 - 1)) if seed is None \
+            else seed
+        self.episode += 1
+        self.agents = list(self.possible_agents)
+        self._last = {}
+        self.sim = Simulation(self.loaded, self.out_dir / f"episode-{self.episode}",
+                              run_seed, overwrite=True)
+        self.sim.market.external = True
+        self.sim.start()
+        if not self._advance():
+            raise RuntimeError("the scenario's horizon ends before its first market epoch")
+        t = self.sim.env.now
+        return self._observations(), {agent: {"t": t} for agent in self.agents}
+
+    def step(self, actions: dict[str, np.ndarray]):
+        market = self.sim.market
+        rewards = dict.fromkeys(self.agents, 0.0)
+        epoch, start = market.epoch, len(market.leader_utilities)
+        more = True
+        while market.epoch == epoch:  # answer every game of this epoch, in order
+            leader = market.epoch_games[len(market.leader_utilities) - start][0]
+            _, seen, answer = market.waiting
+            dims = self._action_spaces[leader].shape[0] if leader in self._action_spaces \
+                else action_dim(self.mechanism, seen)
+            unit = np.clip(np.asarray(actions.get(leader, np.zeros(dims)), dtype=float)
+                           .reshape(1, -1), -1.0, 1.0)
+            market.ask = self.sim.env.event()
+            answer.succeed(to_action(market.mechanism, seen, unit))
+            more = self._advance()
+            if leader in rewards:
+                rewards[leader] += market.last_reward
+            if not more:
+                break
+        t = self.sim.env.now
+        infos = {agent: {"t": t} for agent in self.agents}
+        if not more:
+            observations = {agent: self._last.get(agent, np.zeros(self._scale[agent].shape,
+                                                                    np.float32))
+                            for agent in self.agents}
+            terminations = dict.fromkeys(self.agents, True)
+            truncations = dict.fromkeys(self.agents, False)
+            self._end_episode("complete")
+            agents, self.agents = self.agents, []
+            return observations, {a: rewards[a] for a in agents}, terminations, \
+                truncations, infos
+        return (self._observations(), rewards, dict.fromkeys(self.agents, False),
+                dict.fromkeys(self.agents, False), infos)
+
+    def close(self) -> None:
+        if self.sim is not None:
+            self._end_episode("interrupted")
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
