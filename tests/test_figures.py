@@ -61,3 +61,38 @@ def test_a_market_run_plots_its_market(tmp_path):
 
     written = {p.name for p in plot_run(netsim.load_run(tmp_path / "run"), tmp_path / "p")}
     assert {"market.png", "topology.png", "latency_breakdown.png"} <= written
+
+
+def test_the_radio_map_is_the_link_budget_at_each_point(tmp_path):
+    from netsim.analysis.figures import radio_map
+    from tests.test_latency import umi_los_path_loss_db
+
+    run = run_raw(tmp_path, one_device(horizon_s=2.0))
+    _, maps = radio_map(run, tmp_path / "rem.png", points=81)  # a 2.5 m grid over 200 m
+    grid = maps[3.5]
+    i, j = 40, 60  # y = 100 m, x = 150 m: 100 m from the station at (50, 100)
+    assert (grid["x_m"][j], grid["y_m"][i]) == (150.0, 100.0)
+    noise_dbm = -174 + 7 + 10 * np.log10(1e7)
+    expected = 30.0 - umi_los_path_loss_db(100.0, 3.5) - noise_dbm
+    assert grid["snr_db"][i, j] == pytest.approx(expected, abs=1e-9)
+    assert np.array_equal(grid["sinr_db"], grid["snr_db"])  # one station: no interference
+
+
+def test_a_timeline_shows_the_handover_when_the_map_does(tmp_path):
+    from netsim.analysis.figures import device_timelines
+
+    raw = one_device(horizon_s=20.0)
+    raw["area"] = {"width_m": 200.0, "height_m": 200.0}
+    raw["base_stations"].append({**raw["base_stations"][0], "id": "bs1",
+                                 "position_m": [150.0, 100.0]})
+    raw["devices"][0].update(placement={"kind": "points", "points_m": [[20.0, 100.0]]},
+                             mobility={"model": "waypoints", "points_m": [[180.0, 100.0]],
+                                       "speed_mps": 10.0})
+    raw["channel"]["interference"] = "none"
+    run = run_raw(tmp_path, raw)
+    _, samples = device_timelines(run, tmp_path / "timeline.png", (0,))
+    _, handovers = topology_map(run, tmp_path / "map.png")
+    cells = samples.bs.tolist()
+    changes = [k for k in range(1, len(cells)) if cells[k] != cells[k - 1]]
+    assert len(changes) == 1 and samples.t.iloc[changes[0]] == handovers.t[0]
+    assert (samples.kind == "sample").all() and samples.t.is_monotonic_increasing

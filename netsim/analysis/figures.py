@@ -120,3 +120,100 @@ def topology_map(run: RunTables, path: Path, max_devices: int = 100) -> tuple[Pa
                  f" ({min(max_devices, tracks.device.nunique())} devices)")
     ax.legend(fontsize="small", loc="upper right")
     return save(fig, path), handovers
+
+
+def radio_map(run: RunTables, path: Path, points: int = 80) -> tuple[Path, dict]:
+    """A radio environment map per carrier (as 5G-LENA's REM): downlink SNR and SINR of the
+    best base station over a grid of the area, from the mean path gain (38.901 path loss,
+    LOS weighted by its probability unless the channel fixes it; no shadowing or fading),
+    each station's power and gains, noise over its band, and the other stations on the same
+    carrier (and reuse sub-band) as interference. Returns the figure and, per carrier, the
+    grid (x_m, y_m) and the SNR and SINR in dB."""
+    from netsim.network.pathloss import los_probability, path_loss_db
+
+    scn = run.manifest["scenario"]
+    channel = scn["channel"]
+    stations = scn["base_stations"]
+    width, height = scn["area"]["width_m"], scn["area"]["height_m"]
+    x = np.linspace(0.0, width, points)
+    y = np.linspace(0.0, height, points)
+    gx, gy = np.meshgrid(x, y)
+    h_ut = scn["devices"][0]["height_m"]
+    noise_dbm_hz = channel["noise_dbm_per_hz"] + channel["noise_figure_db"]
+    maps = {}
+    for carrier in sorted({b["carrier_ghz"] for b in stations}):
+        on = [(i, b) for i, b in enumerate(stations) if b["carrier_ghz"] == carrier]
+        rx_mw, noise_mw, group = [], [], []
+        for i, b in on:
+            d2d = np.maximum(np.hypot(gx - b["position_m"][0], gy - b["position_m"][1]), 1.0)
+            gain = {los: 10 ** (-path_loss_db(channel["path_loss"], d2d, carrier,
+                                              b["height_m"], h_ut, los) / 10)
+                    for los in (True, False)}
+            if channel["los"] == "probabilistic":
+                p = los_probability(channel["path_loss"], d2d, h_ut)
+                mean_gain = p * gain[True] + (1 - p) * gain[False]
+            else:
+                mean_gain = gain[channel["los"] == "los"]
+            absorption = 10 ** (-channel["absorption_db_per_km"] * d2d / 1e3 / 10)
+            rx_mw.append(10 ** ((b["tx_power_dbm"] + b["antenna_gain_dbi"]) / 10) * mean_gain
+                         * absorption)
+            band = b.get("downlink_bandwidth_hz") or b["bandwidth_hz"]
+            noise_mw.append(10 ** (noise_dbm_hz / 10) * band)
+            group.append(i % 3 if channel["frequency_reuse"] == 3 else 0)
+        rx = np.stack(rx_mw)
+        best = rx.argmax(axis=0)
+        signal = np.take_along_axis(rx, best[None], axis=0)[0]
+        noise = np.asarray(noise_mw)[best]
+        same_band = np.asarray(group)[:, None, None] == np.asarray(group)[best][None]
+        interference = (np.where(same_band, rx, 0.0).sum(axis=0) - signal
+                        if channel["interference"] == "co_channel" else 0.0)
+        maps[carrier] = {"x_m": x, "y_m": y, "snr_db": 10 * np.log10(signal / noise),
+                         "sinr_db": 10 * np.log10(signal / (noise + interference))}
+    fig, axes = plt.subplots(len(maps), 2, figsize=(11, 4.6 * len(maps)), squeeze=False)
+    for row, (carrier, grid) in zip(axes, maps.items()):
+        for ax, key in zip(row, ("snr_db", "sinr_db")):
+            image = ax.pcolormesh(grid["x_m"], grid["y_m"], grid[key], shading="auto",
+                                  cmap="viridis")
+            fig.colorbar(image, ax=ax, label=f"downlink {key[:-3].upper()} (dB)")
+            for b in stations:
+                if b["carrier_ghz"] == carrier:
+                    ax.scatter(*b["position_m"], marker="^", s=90, color="white",
+                               edgecolor="black")
+            ax.set(aspect="equal", xlabel="x (m)", ylabel="y (m)",
+                   title=f"{carrier:g} GHz: best-server {key[:-3].upper()}")
+    return save(fig, path), maps
+
+
+def device_timelines(run: RunTables, path: Path, devices: tuple[int, ...] = (0, 1, 2)
+                     ) -> tuple[Path, pd.DataFrame]:
+    """Per chosen device, against time: distance travelled, serving cell, uplink rate, queue,
+    battery and split layer (its periodic samples). Returns the figure and the samples."""
+    columns = ["t", "device", "x_m", "y_m", "bs", "uplink_rate_bps", "uplink_queue",
+               "battery_j", "split_layer", "kind"]
+    rows = [batch[(batch.kind.astype(str) == "sample") & batch.device.isin(devices)]
+            for batch in scan(run, "devices", columns)]
+    samples = pd.concat(rows).sort_values(["device", "t"], kind="stable") if rows else \
+        pd.DataFrame(columns=columns)
+    samples["bs"] = samples.bs.astype(str)
+    cells = sorted(samples.bs.unique())
+    panels = [("distance travelled (m)", None), ("serving cell", None),
+              ("uplink rate (Mbit/s)", "uplink_rate_bps"), ("uploads queued", "uplink_queue"),
+              ("battery (J)", "battery_j"), ("split layer", "split_layer")]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 11), sharex=True)
+    for device, track in samples.groupby("device"):
+        step = np.hypot(np.diff(track.x_m, prepend=track.x_m.iloc[0]),
+                        np.diff(track.y_m, prepend=track.y_m.iloc[0]))
+        values = {"distance travelled (m)": np.cumsum(step),
+                  "serving cell": track.bs.map(cells.index),
+                  "uplink rate (Mbit/s)": track.uplink_rate_bps / 1e6}
+        for ax, (label, column) in zip(axes, panels):
+            series = values.get(label, track[column] if column else None)
+            ax.step(track.t, series, where="post", label=f"device {device}")
+    axes[1].set_yticks(range(len(cells)), cells)
+    for ax, (label, _) in zip(axes, panels):
+        ax.set(ylabel=label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize="small")
+    axes[0].set_title("Device timelines")
+    axes[-1].set(xlabel="simulated time (s)")
+    return save(fig, path), samples

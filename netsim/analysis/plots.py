@@ -15,7 +15,12 @@ import numpy as np
 import pandas as pd
 
 from netsim.analysis.canvas import provenance, save
-from netsim.analysis.figures import latency_breakdown, topology_map
+from netsim.analysis.figures import (
+    device_timelines,
+    latency_breakdown,
+    radio_map,
+    topology_map,
+)
 from netsim.analysis.streaming import TaskStats, windowed_means
 from netsim.record.load import RunTables
 
@@ -129,6 +134,8 @@ def _plot_run(run: RunTables, out_dir: Path, window_s: float | None,
                             "busy cores (%)", "Server utilisation", 100.0, spans=spans))
     paths.append(latency_breakdown(run, out_dir / "latency_breakdown.png", warmup_s)[0])
     paths.append(topology_map(run, out_dir / "topology.png")[0])
+    paths.append(radio_map(run, out_dir / "radio_map.png")[0])
+    paths.append(device_timelines(run, out_dir / "device_timelines.png")[0])
     if len(run.epochs):
         paths.append(market_figure(run, out_dir / "market.png", warmup_s))
     return paths
