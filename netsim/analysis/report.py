@@ -267,31 +267,49 @@ def sweep_report(sweep_dir: Path, out: Path | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     metrics = [m for m in METRIC_COLUMNS if m in done and done[m].notna().any()]
+    columns = 3
+    rows = max(1, -(-len(metrics) // columns))
     for param in params:
         others = [p for p in params if p != param]
-        fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 2.6 * len(metrics)), sharex=True)
-        axes = np.atleast_1d(axes)
-        for ax, metric in zip(axes, metrics):
-            groups = done.groupby(others) if others else [((), done)]
-            for key, group in groups:
+        numeric = pd.api.types.is_numeric_dtype(done[param])
+        fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows),
+                                 squeeze=False)
+        for ax, metric in zip(axes.flat, metrics):
+            groups = list(done.groupby(others)) if others else [((), done)]
+            for n, (key, group) in enumerate(groups):
                 stats_ = group.groupby(param)[metric].agg(["mean", "std", "count"])
                 half = (stats_t.ppf(0.975, np.maximum(stats_["count"] - 1, 1)) * stats_["std"]
                         / np.sqrt(stats_["count"])).fillna(0.0)
-                x = [str(v) for v in stats_.index]
                 label = ", ".join(f"{o}={k}" for o, k in zip(others, np.atleast_1d(key)))
-                ax.plot(x, stats_["mean"], marker="o", label=label or None)
-                ax.fill_between(x, stats_["mean"] - half, stats_["mean"] + half, alpha=0.2)
-            ax.set(ylabel=metric)
+                if numeric:  # a line over an ordered axis, with its 95% band
+                    ax.plot(stats_.index, stats_["mean"], marker="o", label=label or None)
+                    ax.fill_between(stats_.index, stats_["mean"] - half,
+                                    stats_["mean"] + half, alpha=0.2)
+                else:  # categories: points with error bars side by side, never joined
+                    x = np.arange(len(stats_)) + (n - (len(groups) - 1) / 2) * 0.12
+                    ax.errorbar(x, stats_["mean"], yerr=half, fmt="o", capsize=3,
+                                label=label or None)
+                    ax.set_xticks(np.arange(len(stats_)), [str(v) for v in stats_.index],
+                                  rotation=20)
+            ax.set(ylabel=METRIC_LABELS.get(metric, metric), xlabel=param)
             ax.grid(alpha=0.3)
-        axes[-1].set(xlabel=param)
+        for ax in list(axes.flat)[len(metrics):]:
+            ax.set_visible(False)
         if others:
-            axes[0].legend(fontsize="x-small")
-        axes[0].set_title(f"Metrics against {param} (mean over seeds, 95% CI)")
+            axes.flat[0].legend(fontsize="x-small")
+        fig.suptitle(f"Metrics against {param} (mean over seeds, 95% CI)")
         safe = "".join(c if c.isalnum() else "_" for c in param)
         paths.append(save(fig, out / f"sweep_{safe}.png"))
     return paths
 
 
+METRIC_LABELS = {"tasks": "tasks arrived", "done": "tasks done",
+                 "missed_fraction": "missed or dropped (share)",
+                 "mean_latency_s": "mean latency (s)", "p95_latency_s": "p95 latency (s)",
+                 "mean_uplink_rate_bps": "mean uplink rate (bit/s)",
+                 "leader_utility": "leader utility", "optimum_utility": "optimum utility",
+                 "regret": "regret (optimum - utility)", "score": "score (1 = optimum)",
+                 "ratio": "utility / optimum"}
 METRIC_COLUMNS = ("tasks", "done", "missed_fraction", "mean_latency_s", "p95_latency_s",
                   "mean_uplink_rate_bps", "leader_utility", "optimum_utility", "regret",
                   "score", "ratio")
