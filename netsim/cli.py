@@ -290,9 +290,11 @@ def train_command(scenario: str, solver: str, epochs: int, seeds: str, out_dir: 
               help="Leave out the first seconds of a run (tasks arriving, samples taken).")
 @click.option("--window-s", type=float, default=None,
               help="Time window of the time-series plots (default: 1/60 of the run).")
+@click.option("--animate", is_flag=True, help="Also a GIF of the devices moving over the "
+              "area (topology.gif; up to 120 frames, a few seconds to draw).")
 @chatty
 def report_command(folder: str, out_dir: str | None, warmup_s: float,
-                   window_s: float | None) -> None:
+                   window_s: float | None, animate: bool) -> None:
     """Plots and summary.md for a run folder (netsim run), paper P1's figures for a training
     folder (netsim train), or metrics against swept parameters for a sweep folder."""
     path = Path(folder)
@@ -311,7 +313,7 @@ def report_command(folder: str, out_dir: str | None, warmup_s: float,
         from netsim.analysis.report import report
 
         _run_folder(folder)
-        written = report(path, warmup_s, window_s, out)
+        written = report(path, warmup_s, window_s, out, animate)
     for item in written:
         click.echo(str(item))
 

@@ -96,3 +96,16 @@ def test_a_timeline_shows_the_handover_when_the_map_does(tmp_path):
     changes = [k for k in range(1, len(cells)) if cells[k] != cells[k - 1]]
     assert len(changes) == 1 and samples.t.iloc[changes[0]] == handovers.t[0]
     assert (samples.kind == "sample").all() and samples.t.is_monotonic_increasing
+
+
+def test_the_animation_has_one_frame_per_sample(tmp_path):
+    from PIL import Image
+
+    from netsim.analysis.figures import topology_animation
+
+    run = run_raw(tmp_path, one_device(horizon_s=12.0))  # devices sampled every 1 s
+    path, frames = topology_animation(run, tmp_path / "topology.gif")
+    sample_times = run.devices[run.devices.kind == "sample"].t.nunique()
+    assert frames == sample_times == 13  # 0, 1, ..., 12 s
+    with Image.open(path) as gif:
+        assert gif.n_frames == frames

@@ -217,3 +217,42 @@ def device_timelines(run: RunTables, path: Path, devices: tuple[int, ...] = (0, 
     axes[0].set_title("Device timelines")
     axes[-1].set(xlabel="simulated time (s)")
     return save(fig, path), samples
+
+
+def topology_animation(run: RunTables, path: Path, max_devices: int = 200,
+                       max_frames: int = 120) -> tuple[Path, int]:
+    """A GIF of the devices moving over the area, coloured by serving cell, one frame per
+    periodic sample time (at most `max_frames`, evenly spaced). Returns the path and the
+    number of frames."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    scenario = run.manifest["scenario"]
+    stations = [b["id"] for b in scenario["base_stations"]]
+    samples = [batch[(batch.kind.astype(str) == "sample") & (batch.device < max_devices)]
+               for batch in scan(run, "devices", ["t", "device", "x_m", "y_m", "bs", "kind"])]
+    frames = pd.concat(samples) if samples else pd.DataFrame(columns=["t", "x_m", "y_m", "bs"])
+    times = np.unique(frames.t)
+    times = times[np.linspace(0, len(times) - 1, min(max_frames, len(times))).astype(int)] \
+        if len(times) else times
+    colour = {name: plt.cm.tab10(i % 10) for i, name in enumerate(stations)}
+    fig, ax = plt.subplots(figsize=(6, 6 * scenario["area"]["height_m"]
+                                    / scenario["area"]["width_m"] + 0.6))
+    ax.set(xlim=(0, scenario["area"]["width_m"]), ylim=(0, scenario["area"]["height_m"]),
+           aspect="equal", xlabel="x (m)", ylabel="y (m)")
+    for b in scenario["base_stations"]:
+        ax.scatter(*b["position_m"], marker="^", s=140, color=colour[b["id"]],
+                   edgecolor="black", zorder=3)
+    dots = ax.scatter([], [], s=12, zorder=2)
+    by_time = {t: rows for t, rows in frames.groupby("t")}
+
+    def draw(t: float):
+        rows = by_time[t]
+        dots.set_offsets(np.column_stack([rows.x_m, rows.y_m]))
+        dots.set_color([colour.get(str(b), "grey") for b in rows.bs])
+        ax.set_title(f"{scenario['name']}, seed {run.manifest['seed']}: t = {t:g} s")
+        return (dots,)
+
+    animation = FuncAnimation(fig, draw, frames=list(times), blit=False)
+    animation.save(path, writer=PillowWriter(fps=8))
+    plt.close(fig)
+    return path, len(times)

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.stats import t as stats_t
 
 from netsim.analysis.canvas import provenance, save
+from netsim.analysis.figures import topology_animation
 from netsim.analysis.plots import (
     base_station,
     default_window_s,
@@ -63,9 +64,9 @@ def key_metrics(run: RunTables, warmup_s: float = 0.0,
 
 
 def report(run_dir: Path, warmup_s: float = 0.0, window_s: float | None = None,
-           out: Path | None = None) -> list[Path]:
-    """Plots and summary.md for one run folder, in `out` (default: its report/ folder);
-    returns the files written."""
+           out: Path | None = None, animate: bool = False) -> list[Path]:
+    """Plots and summary.md for one run folder, in `out` (default: its report/ folder), and
+    with `animate` a GIF of the topology over time; returns the files written."""
     run = load_run(run_dir)
     out = Path(out) if out is not None else Path(run_dir) / "report"
     horizon = float(run.manifest.get("sim_time_s") or 0.0)
@@ -74,6 +75,8 @@ def report(run_dir: Path, warmup_s: float = 0.0, window_s: float | None = None,
     paths = plot_run(run, out, window_s, stats, warmup_s)
     with provenance(run):
         paths += _extra_plots(run, stats, out, window_s, warmup_s)
+    if animate:
+        paths.append(topology_animation(run, out / "topology.gif")[0])
     metrics = key_metrics(run, warmup_s, stats)
     lines = [f"# Run report: {run.manifest['scenario']['name']} (seed {run.manifest['seed']})",
              "", f"Status: {run.manifest['status']}; {horizon:g} s simulated; warm-up "
