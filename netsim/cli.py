@@ -241,11 +241,13 @@ def status_command(folder: str) -> None:
 @click.option("--save-every", type=click.IntRange(min=0), default=50, show_default=True,
               help="Write checkpoints and curves every N epochs while training (0: only at "
               "the end); an interrupted training keeps the latest.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted training in --out from "
+              "its latest snapshot (diffusion), exactly as if it had not stopped.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @chatty
 def train_command(scenario: str, solver: str, epochs: int, seeds: str, out_dir: str,
                   states: int, source: str, batch: int, reward: str, device: str,
-                  save_every: int, overrides: tuple[str, ...]) -> None:
+                  save_every: int, resume: bool, overrides: tuple[str, ...]) -> None:
     """Train a solver on a scenario's market; write checkpoints and learning curves."""
     from rich.progress import (
         BarColumn,
@@ -263,6 +265,8 @@ def train_command(scenario: str, solver: str, epochs: int, seeds: str, out_dir: 
         fail(f"{scenario}: no `market:` block, nothing to train on")
     if epochs < 1 or states < 1 or batch < 1:
         fail("--epochs, --states and --batch must be at least 1")
+    if resume and solver != "diffusion":
+        fail(f"--resume is built for the diffusion solver, not '{solver}'")
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                   TextColumn("ETA"), TimeRemainingColumn(), console=_console(),
@@ -275,7 +279,7 @@ def train_command(scenario: str, solver: str, epochs: int, seeds: str, out_dir: 
 
         curves = train(loaded, solver, epochs, seed_list, Path(out_dir), n_states=states,
                        batch=batch, device=device, reward=reward, source=source,
-                       progress=progress, save_every=save_every)
+                       progress=progress, save_every=save_every, resume=resume)
     last = curves[curves.epoch == curves.epoch.max()]
     click.echo(f"{solver}: final ratio to the optimum {last.ratio.mean():.4f} "
                f"(mean over {len(seed_list)} seeds); outputs: {out_dir}")

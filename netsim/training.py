@@ -128,12 +128,15 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
           out_dir: Path,
           n_states: int = 2048, batch: int = 512, device: str = "cpu",
           reward: str = "utility", progress: Progress | None = None,
-          source: str = "seeds", save_every: int = 50) -> pd.DataFrame:
+          source: str = "seeds", save_every: int = 50, resume: bool = False) -> pd.DataFrame:
     """Train a copy of a solver per seed (`seeds`: the seeds, or how many from 0) for
     `epochs` batches of reward evaluations each, on states from `source` (see
     collect_states); write checkpoints and curves-SOLVER.parquet, also every `save_every`
     epochs while training (so an interrupted training keeps its latest checkpoints and
-    curves); return the curves (one row per epoch and seed)."""
+    curves; a diffusion solver also writes its whole training state, and `resume` continues
+    from it exactly); return the curves (one row per epoch and seed)."""
+    if resume and solver_name != "diffusion":
+        raise ValueError(f"resuming is built for the diffusion solver, not '{solver_name}'")
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("collecting %d training states from %s", n_states, source)
@@ -168,8 +171,23 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
             pd.DataFrame([row for rows in all_rows.values() for row in rows]).to_parquet(
                 out_dir / f"curves-{solver_name}.parquet", index=False)
 
+    earlier = pd.DataFrame()
+    curves_path = out_dir / f"curves-{solver_name}.parquet"
+    if resume and curves_path.exists():
+        earlier = pd.read_parquet(curves_path)
+
     def one_seed(seed: int) -> tuple[list[dict], Any]:
         rows: list[dict] = []
+        snapshot = out_dir / f"{solver_name}-seed{seed}.resume.pt"
+        if snapshot.exists() and not resume:
+            snapshot.unlink()  # a fresh start
+        if snapshot.exists():  # the epochs the snapshot holds keep their curve rows
+            done_steps = int(torch_load_step(snapshot)) + 1
+            mine = earlier[(earlier.seed == seed) & (earlier.epoch < done_steps)] \
+                if len(earlier) else earlier
+            rows.extend(mine.to_dict("records"))
+            for _ in range(len(mine)):
+                tick()
         all_rows[seed] = rows
         problem = problem_for(loaded, mechanism, states, seed)
         solver = make_solver(solver_name, seed, device, reward, batch)
@@ -189,8 +207,11 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
         if solver_name == "random":
             _random_curve(solver, problem, epochs, batch, seed, record)
         else:
-            solver.fit(problem, epochs * batch, callback=record)
+            snapshots = ({"snapshot": snapshot, "snapshot_every": save_every}
+                         if solver_name == "diffusion" else {})
+            solver.fit(problem, epochs * batch, callback=record, **snapshots)
             solver.save(out_dir / f"{solver_name}-seed{seed}.safetensors", meta)
+            snapshot.unlink(missing_ok=True)  # trained to the end: nothing to resume
         return rows, solver
 
     with ThreadPoolExecutor(workers) as pool:
@@ -202,6 +223,13 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
     curves.to_parquet(out_dir / f"curves-{solver_name}.parquet", index=False)
     _write_baselines(out_dir, mechanism, states, held_out)
     return curves
+
+
+def torch_load_step(path: Path) -> int:
+    """The last step a training snapshot holds (solvers/diffusion.py `_save_snapshot`)."""
+    import torch
+
+    return int(torch.load(path, map_location="cpu", weights_only=True)["step"])
 
 
 def _random_curve(solver, problem: Problem, epochs: int, batch: int, seed: int,

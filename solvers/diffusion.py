@@ -35,7 +35,9 @@ mechanism's utility on what the leader observes; the best is kept).
 from __future__ import annotations
 
 import copy
+import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,10 +279,15 @@ class DiffusionSolver:
     # ------------------------------------------------------------------ training
 
     def fit(self, problem: Problem, evaluations: int, expert: np.ndarray | None = None,
-            callback: Callback | None = None, resume: bool = False) -> None:
+            callback: Callback | None = None, resume: bool = False,
+            snapshot: Path | None = None, snapshot_every: int = 0) -> None:
         """Train on `problem` with a budget of reward `evaluations` (state-action pairs).
         `expert` (unit actions in [-1, 1], e.g. the exact solver's) enables cloning.
-        `resume` keeps training the current networks (online), without a warm-up."""
+        `resume` keeps training the current networks (online), without a warm-up.
+        `snapshot`: every `snapshot_every` steps the whole training state (networks,
+        optimisers, generators, replay buffer, best actions found) is written there; if the
+        file exists when a fit starts, the fit continues from it exactly as if it had never
+        stopped (see `_save_snapshot`)."""
         cfg, mech = self.config, problem.mechanism
         resume = resume and self.actor is not None
         if not resume:
@@ -300,7 +307,11 @@ class DiffusionSolver:
             mech, problem.observed, rng.uniform(-1, 1, mech.bounds(problem.true)[0].shape)))
         reward = RewardScale(cfg.reward, random_u)
         best = BestFound(problem.n_states, self._dims[0], self.device)
-        for step in range(n_steps):
+        first = 0
+        if snapshot is not None and Path(snapshot).exists():
+            first = self._load_snapshot(Path(snapshot), rng, gen, (buffer_a, buffer_i,
+                                                                   buffer_r), best)
+        for step in range(first, n_steps):
             idx = rng.integers(0, problem.n_states, cfg.batch)
             s = s_all[idx]
             if step < warmup:
@@ -333,6 +344,43 @@ class DiffusionSolver:
                                                                expert, best, batch, gen)
             if callback is not None:
                 callback(step, (step + 1) * cfg.batch, metrics)
+            if snapshot is not None and snapshot_every and (step + 1) % snapshot_every == 0 \
+                    and step + 1 < n_steps:
+                self._save_snapshot(Path(snapshot), step, rng, gen,
+                                    (buffer_a, buffer_i, buffer_r), best)
+
+    def _save_snapshot(self, path: Path, step: int, rng, gen, buffers, best) -> None:
+        """The training state after `step`, written atomically. Loaded with torch's
+        weights-only unpickler (tensors, numbers, strings and containers: nothing runs)."""
+        used = (step + 1) * self.config.batch
+        actor_opt, critic_opt = self._optimizers
+        state = {"step": step, "rng": json.dumps(rng.bit_generator.state),
+                 "gen": gen.get_state(), "actor": self.actor.state_dict(),
+                 "ema": self.ema.state_dict(), "critic": self.critic.state_dict(),
+                 "actor_opt": actor_opt.state_dict(), "critic_opt": critic_opt.state_dict(),
+                 "buffers": [b[:used].cpu() for b in buffers],
+                 "best_utility": torch.from_numpy(best.utility.copy()),
+                 "best_action": best.action.cpu()}
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+
+    def _load_snapshot(self, path: Path, rng, gen, buffers, best) -> int:
+        """Restore a `_save_snapshot`; return the first step still to run."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        rng.bit_generator.state = json.loads(state["rng"])
+        gen.set_state(state["gen"])
+        self.actor.load_state_dict(state["actor"])
+        self.ema.load_state_dict(state["ema"])
+        self.critic.load_state_dict(state["critic"])
+        actor_opt, critic_opt = self._optimizers
+        actor_opt.load_state_dict(state["actor_opt"])
+        critic_opt.load_state_dict(state["critic_opt"])
+        for buffer, saved in zip(buffers, state["buffers"]):
+            buffer[:len(saved)] = saved.to(buffer.device)
+        best.utility = state["best_utility"].numpy().copy()
+        best.action = state["best_action"].to(best.action.device)
+        return int(state["step"]) + 1
 
     def _update_critic(self, opt, s, a, r) -> None:
         """One step on a batch drawn from the whole replay buffer."""
