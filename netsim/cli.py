@@ -242,7 +242,7 @@ def status_command(folder: str) -> None:
               help="Write checkpoints and curves every N epochs while training (0: only at "
               "the end); an interrupted training keeps the latest.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted training in --out from "
-              "its latest snapshot (diffusion), exactly as if it had not stopped.")
+              "its latest snapshot (diffusion, ppo), exactly as if it had not stopped.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @chatty
 def train_command(scenario: str, solver: str, epochs: int, seeds: str, out_dir: str,
@@ -265,8 +265,8 @@ def train_command(scenario: str, solver: str, epochs: int, seeds: str, out_dir: 
         fail(f"{scenario}: no `market:` block, nothing to train on")
     if epochs < 1 or states < 1 or batch < 1:
         fail("--epochs, --states and --batch must be at least 1")
-    if resume and solver != "diffusion":
-        fail(f"--resume is built for the diffusion solver, not '{solver}'")
+    if resume and solver not in ("diffusion", "ppo"):
+        fail(f"--resume is built for the learning solvers (diffusion, ppo), not '{solver}'")
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                   TextColumn("ETA"), TimeRemainingColumn(), console=_console(),

@@ -133,10 +133,10 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
     `epochs` batches of reward evaluations each, on states from `source` (see
     collect_states); write checkpoints and curves-SOLVER.parquet, also every `save_every`
     epochs while training (so an interrupted training keeps its latest checkpoints and
-    curves; a diffusion solver also writes its whole training state, and `resume` continues
+    curves; a learning solver also writes its whole training state, and `resume` continues
     from it exactly); return the curves (one row per epoch and seed)."""
-    if resume and solver_name != "diffusion":
-        raise ValueError(f"resuming is built for the diffusion solver, not '{solver_name}'")
+    if resume and solver_name not in ("diffusion", "ppo"):
+        raise ValueError(f"resuming is built for the learning solvers, not '{solver_name}'")
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("collecting %d training states from %s", n_states, source)
@@ -208,7 +208,7 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
             _random_curve(solver, problem, epochs, batch, seed, record)
         else:
             snapshots = ({"snapshot": snapshot, "snapshot_every": save_every}
-                         if solver_name == "diffusion" else {})
+                         if solver_name in ("diffusion", "ppo") else {})
             solver.fit(problem, epochs * batch, callback=record, **snapshots)
             solver.save(out_dir / f"{solver_name}-seed{seed}.safetensors", meta)
             snapshot.unlink(missing_ok=True)  # trained to the end: nothing to resume

@@ -35,9 +35,7 @@ mechanism's utility on what the leader observes; the best is kept).
 from __future__ import annotations
 
 import copy
-import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +53,12 @@ from netsim.solvers.learning import (
     Problem,
     RewardScale,
     action_dim,
+    load_snapshot,
     mlp,
     open_learned,
     pick_device,
     save_learned,
+    save_snapshot,
     seeded_init,
     to_action,
 )
@@ -349,38 +349,28 @@ class DiffusionSolver:
                 self._save_snapshot(Path(snapshot), step, rng, gen,
                                     (buffer_a, buffer_i, buffer_r), best)
 
-    def _save_snapshot(self, path: Path, step: int, rng, gen, buffers, best) -> None:
-        """The training state after `step`, written atomically. Loaded with torch's
-        weights-only unpickler (tensors, numbers, strings and containers: nothing runs)."""
-        used = (step + 1) * self.config.batch
+    def _modules(self) -> dict[str, Any]:
         actor_opt, critic_opt = self._optimizers
-        state = {"step": step, "rng": json.dumps(rng.bit_generator.state),
-                 "gen": gen.get_state(), "actor": self.actor.state_dict(),
-                 "ema": self.ema.state_dict(), "critic": self.critic.state_dict(),
-                 "actor_opt": actor_opt.state_dict(), "critic_opt": critic_opt.state_dict(),
-                 "buffers": [b[:used].cpu() for b in buffers],
-                 "best_utility": torch.from_numpy(best.utility.copy()),
-                 "best_action": best.action.cpu()}
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        return {"actor": self.actor, "ema": self.ema, "critic": self.critic,
+                "actor_opt": actor_opt, "critic_opt": critic_opt}
+
+    def _save_snapshot(self, path: Path, step: int, rng, gen, buffers, best) -> None:
+        """The training state after `step` (learning.save_snapshot), with the replay
+        buffer's rows so far and the best actions found."""
+        used = (step + 1) * self.config.batch
+        save_snapshot(path, step, rng, gen, self._modules(), {
+            "buffers": [b[:used].cpu() for b in buffers],
+            "best_utility": torch.from_numpy(best.utility.copy()),
+            "best_action": best.action.cpu()})
 
     def _load_snapshot(self, path: Path, rng, gen, buffers, best) -> int:
         """Restore a `_save_snapshot`; return the first step still to run."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        rng.bit_generator.state = json.loads(state["rng"])
-        gen.set_state(state["gen"])
-        self.actor.load_state_dict(state["actor"])
-        self.ema.load_state_dict(state["ema"])
-        self.critic.load_state_dict(state["critic"])
-        actor_opt, critic_opt = self._optimizers
-        actor_opt.load_state_dict(state["actor_opt"])
-        critic_opt.load_state_dict(state["critic_opt"])
+        first, state = load_snapshot(path, rng, gen, self._modules())
         for buffer, saved in zip(buffers, state["buffers"]):
             buffer[:len(saved)] = saved.to(buffer.device)
         best.utility = state["best_utility"].numpy().copy()
         best.action = state["best_action"].to(best.action.device)
-        return int(state["step"]) + 1
+        return first
 
     def _update_critic(self, opt, s, a, r) -> None:
         """One step on a batch drawn from the whole replay buffer."""

@@ -10,6 +10,8 @@ candidates are scored with the state the leader observes.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
@@ -251,3 +253,27 @@ def open_learned(path: str | Path, name: str, config_class: type, overrides: dic
         raise checkpoint.CheckpointError(f"{path}: a malformed {name} checkpoint ({exc})"
                                          ) from None
     return config, dims, FeatureScaler(mean, std, followers, mechanism), tensors
+
+
+def save_snapshot(path: Path, step: int, rng: np.random.Generator, gen: torch.Generator,
+                  modules: dict[str, Any], extra: dict[str, Any]) -> None:
+    """A training's whole state after `step`, written atomically: the generators, the
+    state_dicts of `modules` (networks, optimisers) and `extra` tensors. Read back with
+    torch's weights-only unpickler (tensors, numbers, strings, containers: nothing runs)."""
+    state = {"step": step, "rng": json.dumps(rng.bit_generator.state), "gen": gen.get_state(),
+             **{name: module.state_dict() for name, module in modules.items()}, **extra}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_snapshot(path: Path, rng: np.random.Generator, gen: torch.Generator,
+                  modules: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Restore a `save_snapshot` into the generators and modules; return the first step
+    still to run and the snapshot (for its extra tensors)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    rng.bit_generator.state = json.loads(state["rng"])
+    gen.set_state(state["gen"])
+    for name, module in modules.items():
+        module.load_state_dict(state[name])
+    return int(state["step"]) + 1, state

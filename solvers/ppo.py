@@ -20,10 +20,12 @@ from netsim.solvers.learning import (
     Problem,
     RewardScale,
     action_dim,
+    load_snapshot,
     mlp,
     open_learned,
     pick_device,
     save_learned,
+    save_snapshot,
     seeded_init,
     to_action,
 )
@@ -66,9 +68,11 @@ class PPOSolver:
         return torch.distributions.Normal(torch.tanh(self.policy(s)), self.log_std.exp())
 
     def fit(self, problem: Problem, evaluations: int, callback: Callback | None = None,
-            resume: bool = False) -> None:
+            resume: bool = False, snapshot: Path | None = None,
+            snapshot_every: int = 0) -> None:
         """Train with a budget of reward `evaluations`; `resume` keeps training the current
-        networks (online)."""
+        networks (online). `snapshot`: every `snapshot_every` steps the whole training state
+        is written there, and a fit that finds it continues from it exactly."""
         cfg, mech = self.config, problem.mechanism
         if not (resume and self.policy is not None):
             self.scaler = FeatureScaler.fit(mech, problem.observed)
@@ -83,7 +87,13 @@ class PPOSolver:
             start = self._dist(s_all).mean.cpu().numpy()
         reward = RewardScale(cfg.reward, mech.utility(
             problem.true, to_action(mech, problem.observed, start)))
-        for step in range(max(1, evaluations // cfg.batch)):
+        modules = {"policy": self.policy, "value": self.value, "opt": opt}
+        first, n_steps = 0, max(1, evaluations // cfg.batch)
+        if snapshot is not None and Path(snapshot).exists():
+            first, state = load_snapshot(Path(snapshot), rng, gen, modules)
+            with torch.no_grad():
+                self.log_std.copy_(state["log_std"])
+        for step in range(first, n_steps):
             idx = rng.integers(0, problem.n_states, cfg.batch)
             s = s_all[idx]
             with torch.no_grad():
@@ -114,6 +124,10 @@ class PPOSolver:
                 callback(step, (step + 1) * cfg.batch,
                          {"utility": float(utility.mean()),
                           "ratio": float(np.mean(utility / sub.optimum))})
+            if snapshot is not None and snapshot_every and (step + 1) % snapshot_every == 0 \
+                    and step + 1 < n_steps:
+                save_snapshot(Path(snapshot), step, rng, gen, modules,
+                              {"log_std": self.log_std.detach().cpu()})
 
     def solve(self, mechanism: Mechanism, state: Any) -> np.ndarray:
         if self.policy is None:

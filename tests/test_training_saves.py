@@ -33,25 +33,26 @@ def test_an_interrupted_training_keeps_its_latest_checkpoint_and_curves(tmp_path
     assert solver is not None and len(netsim.load_run(tmp_path / "run").epochs) == 1
 
 
-def test_an_interrupted_and_resumed_training_ends_as_an_uninterrupted_one(tmp_path):
+@pytest.mark.parametrize("solver", ["diffusion", "ppo"])
+def test_an_interrupted_and_resumed_training_ends_as_an_uninterrupted_one(tmp_path, solver):
     from safetensors.torch import load_file
 
     loaded = netsim.load_scenario(SCENARIOS / "paper_case_study.yaml")
     settings = {"n_states": 64, "batch": 32, "save_every": 2}
-    whole = train(loaded, "diffusion", 6, [0], tmp_path / "whole", **settings)
+    whole = train(loaded, solver, 6, [0], tmp_path / "whole", **settings)
 
     def stop_in_the_fifth_epoch(done: int, total: int) -> None:
         if done == 5:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(loaded, "diffusion", 6, [0], tmp_path / "split",
+        train(loaded, solver, 6, [0], tmp_path / "split",
               progress=stop_in_the_fifth_epoch, **settings)
-    assert (tmp_path / "split" / "diffusion-seed0.resume.pt").exists()
-    resumed = train(loaded, "diffusion", 6, [0], tmp_path / "split", resume=True, **settings)
-    assert not (tmp_path / "split" / "diffusion-seed0.resume.pt").exists()
-    first = load_file(tmp_path / "whole" / "diffusion-seed0.safetensors")
-    second = load_file(tmp_path / "split" / "diffusion-seed0.safetensors")
+    assert (tmp_path / "split" / f"{solver}-seed0.resume.pt").exists()
+    resumed = train(loaded, solver, 6, [0], tmp_path / "split", resume=True, **settings)
+    assert not (tmp_path / "split" / f"{solver}-seed0.resume.pt").exists()
+    first = load_file(tmp_path / "whole" / f"{solver}-seed0.safetensors")
+    second = load_file(tmp_path / "split" / f"{solver}-seed0.safetensors")
     assert first.keys() == second.keys()
     for name in first:
         assert (first[name] == second[name]).all(), name
