@@ -33,7 +33,9 @@ def test_the_stage_breakdown_equals_the_tables(tmp_path):
     assert np.allclose(total.to_numpy(), mean_latency.to_numpy(), rtol=1e-9)
 
 
-def test_the_map_marks_the_handover_where_the_cell_changed(tmp_path):
+def drive_past_two_stations() -> dict:
+    """One device driving at 10 m/s from (20, 100) to (180, 100), past bs0 at (50, 100)
+    and bs1 at (150, 100)."""
     raw = one_device(horizon_s=20.0)
     raw["area"] = {"width_m": 200.0, "height_m": 200.0}
     raw["base_stations"].append({**raw["base_stations"][0], "id": "bs1",
@@ -42,7 +44,11 @@ def test_the_map_marks_the_handover_where_the_cell_changed(tmp_path):
                              mobility={"model": "waypoints", "points_m": [[180.0, 100.0]],
                                        "speed_mps": 10.0})
     raw["channel"]["interference"] = "none"
-    run = run_raw(tmp_path, raw)
+    return raw
+
+
+def test_the_map_marks_the_handover_where_the_cell_changed(tmp_path):
+    run = run_raw(tmp_path, drive_past_two_stations())
     _, handovers = topology_map(run, tmp_path / "map.png")
     assert run.manifest["counts"]["handovers"] == 1
     assert handovers[["from_bs", "to_bs"]].values.tolist() == [["bs0", "bs1"]]
@@ -81,15 +87,7 @@ def test_the_radio_map_is_the_link_budget_at_each_point(tmp_path):
 def test_a_timeline_shows_the_handover_when_the_map_does(tmp_path):
     from netsim.analysis.figures import device_timelines
 
-    raw = one_device(horizon_s=20.0)
-    raw["area"] = {"width_m": 200.0, "height_m": 200.0}
-    raw["base_stations"].append({**raw["base_stations"][0], "id": "bs1",
-                                 "position_m": [150.0, 100.0]})
-    raw["devices"][0].update(placement={"kind": "points", "points_m": [[20.0, 100.0]]},
-                             mobility={"model": "waypoints", "points_m": [[180.0, 100.0]],
-                                       "speed_mps": 10.0})
-    raw["channel"]["interference"] = "none"
-    run = run_raw(tmp_path, raw)
+    run = run_raw(tmp_path, drive_past_two_stations())
     _, samples = device_timelines(run, tmp_path / "timeline.png", (0,))
     _, handovers = topology_map(run, tmp_path / "map.png")
     cells = samples.bs.tolist()
