@@ -21,7 +21,7 @@ from netsim.analysis.figures import (
     radio_map,
     topology_map,
 )
-from netsim.analysis.streaming import TaskStats, windowed_means
+from netsim.analysis.streaming import TaskStats, scan, windowed_means
 from netsim.record.load import RunTables
 
 
@@ -142,11 +142,17 @@ def _plot_run(run: RunTables, out_dir: Path, window_s: float | None,
 
 
 def market_figure(run: RunTables, path: Path, warmup_s: float = 0.0) -> Path:
-    """Every component of each leader's action, its utility against the optimum, and the
-    score, per market epoch."""
+    """Every component of each leader's action, its utility against the optimum, the
+    score, the followers' responses (the share taking part) and the payments they made (sum
+    over the devices' market rows; negative: paid to them), per market epoch."""
     epochs = run.epochs[run.epochs.t >= warmup_s]
-    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(7, 8.5), sharex=True)
+    payments = pd.concat([batch[batch.kind.astype(str) == "market"]
+                          for batch in scan(run, "devices", ["t", "kind", "payment"])])
+    paid = payments.groupby("t").payment.sum()
+    fig, (top, middle, bottom, responses) = plt.subplots(4, 1, figsize=(7, 10.5), sharex=True)
     for leader, rows in epochs.groupby("leader"):
+        responses.plot(rows.t, rows.participation, marker="o",
+                       label=f"{leader}: share of followers taking part")
         actions = np.stack(rows.action.to_numpy())
         for i in range(actions.shape[1]):
             top.plot(rows.t, actions[:, i], marker="o", ms=3,
@@ -159,8 +165,14 @@ def market_figure(run: RunTables, path: Path, warmup_s: float = 0.0) -> Path:
     top.set(ylabel="action (every component)",
             title=f"Market: {epochs.mechanism.iloc[0]} solved by {epochs.solver.iloc[0]}")
     middle.set(ylabel="leader utility")
-    bottom.set(xlabel="simulated time (s)", ylabel="score (1 = optimum,\n0 = random actions)")
-    for ax in (top, middle, bottom):
+    bottom.set(ylabel="score (1 = optimum,\n0 = random actions)")
+    twin = responses.twinx()
+    twin.bar(paid.index, paid.to_numpy(), width=0.4 * float(np.diff(paid.index).min())
+             if len(paid) > 1 else 1.0, alpha=0.3, color="tab:grey", label="payments (sum)")
+    twin.set(ylabel="payments by followers (sum)")
+    twin.legend(fontsize="small", loc="lower right")
+    responses.set(xlabel="simulated time (s)", ylabel="followers' responses", ylim=(0, 1.05))
+    for ax in (top, middle, bottom, responses):
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small", ncol=2)
     return save(fig, path)
