@@ -71,11 +71,6 @@ class Faults:
         """When the next change is due (inf: none left)."""
         return self._changes[self._next].t if self._next < len(self._changes) else math.inf
 
-    @property
-    def changes_radio(self) -> bool:
-        """Whether any event changes attachment (then it must happen in this process)."""
-        return any(e.kind in ("base_station_down", "channel_degrade") for e in self.events)
-
     def apply_due(self, t: float) -> None:
         """Apply every change due by t (a tick boundary), in order."""
         while self._next < len(self._changes) and self._changes[self._next].t <= t:

@@ -105,7 +105,6 @@ class FederatedRounds:
         self.next_start_s = (self.round + 1) * self.spec.round_s
         self.clients = self.select()
         self.arrived_at = np.full(len(self.clients), np.nan)
-        self.upload_s = np.zeros(len(self.clients))
         self.energy_j = 0.0
         self._open = True
         devices, clients = self.devices, self.clients
@@ -132,7 +131,6 @@ class FederatedRounds:
         where = np.searchsorted(self.clients, devices)
         self.arrived_at[where] = [self.deliver(d, e) for d, e in zip(devices.tolist(),
                                                                      ends.tolist())]
-        self.upload_s[where] = ends - starts
         energy = self.devices.tx_power_w[devices] * (ends - starts)
         self.devices.battery_j[devices] -= energy
         self.devices.energy_used_j[devices] += energy
