@@ -61,11 +61,7 @@ class MarketEnv(gym.Env):
         self.episode = 0
 
     def _advance(self) -> bool:
-        """Run to the next decision; False when the horizon came first."""
-        sim = self.sim
-        horizon = sim.env.timeout(max(sim.horizon_s - sim.env.now, 0.0))
-        sim.env.run(until=sim.env.any_of([sim.market.ask, horizon]))
-        return sim.market.ask.triggered and sim.env.now < sim.horizon_s
+        return advance(self.sim)
 
     def _observation(self) -> np.ndarray:
         _, seen, _ = self.sim.market.waiting
@@ -73,10 +69,7 @@ class MarketEnv(gym.Env):
         return np.tanh(features / self.feature_scale).astype(np.float32)
 
     def _end_episode(self, status: str) -> None:
-        """Finish the run; in the scratch folder, delete it (only one episode is kept)."""
-        self.sim.finish(status)
-        if not self.keep_episodes:
-            shutil.rmtree(self.sim.out_dir, ignore_errors=True)
+        end_episode(self.sim, status, self.keep_episodes)
         self.sim = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -114,3 +107,19 @@ class MarketEnv(gym.Env):
             self._end_episode("interrupted")
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+def advance(sim: Simulation) -> bool:
+    """Run a simulation whose market asks outside to its next decision; False when the
+    horizon came first."""
+    horizon = sim.env.timeout(max(sim.horizon_s - sim.env.now, 0.0))
+    sim.env.run(until=sim.env.any_of([sim.market.ask, horizon]))
+    return sim.market.ask.triggered and sim.env.now < sim.horizon_s
+
+
+def end_episode(sim: Simulation, status: str, keep: bool) -> None:
+    """Finish an episode's run; unless `keep`, delete its folder (a scratch area holds only
+    the episode in progress)."""
+    sim.finish(status)
+    if not keep:
+        shutil.rmtree(sim.out_dir, ignore_errors=True)

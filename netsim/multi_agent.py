@@ -31,6 +31,7 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from netsim.engine import Simulation
+from netsim.gym import advance, end_episode
 from netsim.mechanisms.base import select
 from netsim.scenario.loader import LoadedScenario, load_scenario
 from netsim.solvers.learning import action_dim, to_action
@@ -78,11 +79,7 @@ class MarketParallelEnv(ParallelEnv):
     # ------------------------------------------------------------------ the run
 
     def _advance(self) -> bool:
-        """Run to the next decision; False when the horizon came first."""
-        sim = self.sim
-        horizon = sim.env.timeout(max(sim.horizon_s - sim.env.now, 0.0))
-        sim.env.run(until=sim.env.any_of([sim.market.ask, horizon]))
-        return sim.market.ask.triggered and sim.env.now < sim.horizon_s
+        return advance(self.sim)
 
     def _observations(self) -> dict[str, np.ndarray]:
         """Every agent's view of this epoch's games (its last one where it has none)."""
@@ -98,9 +95,7 @@ class MarketParallelEnv(ParallelEnv):
                 for agent in self.agents}
 
     def _end_episode(self, status: str) -> None:
-        self.sim.finish(status)
-        if not self.keep_episodes:
-            shutil.rmtree(self.sim.out_dir, ignore_errors=True)
+        end_episode(self.sim, status, self.keep_episodes)
         self.sim = None
 
     def reset(self, seed: int | None = None, options: dict | None = None):
