@@ -64,16 +64,17 @@ def water_filling_welfare(theta, s) -> float:
     return float((theta * np.log1p(x * s)).sum())
 
 
-def contract_program(theta, count, beta: float) -> tuple[np.ndarray, float]:
+def contract_program(theta, count, beta: float,
+                     q_max: float = np.inf) -> tuple[np.ndarray, float]:
     """The principal's contract problem with every IC and IR constraint written out (cvxpy):
     max sum_k N_k (beta ln(1 + q_k) - R_k) s.t. R_k - q_k/theta_k >= R_j - q_j/theta_k and
-    >= 0. Returns (q, U_P)."""
+    >= 0, q_k <= q_max. Returns (q, U_P)."""
     import cvxpy as cp
 
     theta, count = np.asarray(theta, float), np.asarray(count, float)
     k = len(theta)
     q, reward = cp.Variable(k, nonneg=True), cp.Variable(k)
-    constraints = []
+    constraints = [q <= q_max] if np.isfinite(q_max) else []
     for i in range(k):
         constraints.append(reward[i] - q[i] / theta[i] >= 0)
         constraints += [reward[i] - q[i] / theta[i] >= reward[j] - q[j] / theta[i]

@@ -9,9 +9,9 @@ from netsim.mechanisms.contract import (
     Contract,
     ContractState,
     binding_rewards,
-    convex_program,
     pool_adjacent,
 )
+from tests.oracles import contract_program
 
 MECH = Contract()
 
@@ -28,7 +28,7 @@ def test_closed_form_equals_convex_program(seed):
     rng = np.random.default_rng(seed)
     state = random_state(rng, int(rng.integers(2, 7)))
     q, value = MECH.optimum(state)
-    q_cvx, _r_cvx, value_cvx = convex_program(state.theta[0], state.count[0], state.beta[0])
+    q_cvx, value_cvx = contract_program(state.theta[0], state.count[0], state.beta[0])
     assert value[0] == pytest.approx(value_cvx, rel=1e-6, abs=1e-6)
     assert np.allclose(q[0], q_cvx, rtol=1e-3, atol=1e-3)
 
@@ -58,7 +58,7 @@ def test_ironing_pools_adjacent_types():
     assert raw[0, 1] < raw[0, 0]  # the instance needs ironing
     q, value = MECH.optimum(state)
     assert q[0, 0] == pytest.approx(q[0, 1]) and q[0, 2] > q[0, 1]
-    _, _, value_cvx = convex_program(state.theta[0], state.count[0], 10.0)
+    _, value_cvx = contract_program(state.theta[0], state.count[0], 10.0)
     assert value[0] == pytest.approx(value_cvx, rel=1e-6)
 
 
@@ -67,8 +67,18 @@ def test_pool_adjacent_violators():
     assert fitted.tolist() == [[1.0, 2.5, 2.5, 4.0]]
 
 
-def test_non_monotone_menu_lets_types_pick_other_items():
+def test_a_non_monotone_menu_makes_types_self_select_by_hand():
     state = ContractState.create([1.0, 2.0], [10, 10], 5.0)
     outcome = MECH.outcome(state, np.array([[4.0, 1.0]]))  # decreasing q: not IC as given
-    assert outcome.decisions["item"][0, 1] != 1 or outcome.follower_utility[0, 1] >= 0
-    assert np.all(outcome.follower_utility >= -1e-12)  # nobody takes a losing item
+    # binding rewards R = (4/1, 4 + (1 - 4)/2) = (4, 2.5). Type 1 gets 4 - 4 = 0 from its own
+    # item and 2.5 - 1 = 1.5 from item 2, so it takes item 2; type 2 gets 4 - 2 = 2 or
+    # 2.5 - 0.5 = 2, a tie it resolves to its own item 2.
+    assert outcome.decisions["item"][0].tolist() == [1, 1]
+    assert outcome.follower_utility[0].tolist() == pytest.approx([1.5, 2.0], abs=1e-12)
+    assert outcome.leader_utility[0] == pytest.approx(20 * (5.0 * np.log(2.0) - 2.5), rel=1e-12)
+    # a monotone menu, R = (4, 4 + 2/2) = (4, 5): type 1 is indifferent between its item
+    # (4 - 4 = 0) and opting out and takes its item; type 2 gets 5 - 3 = 2 from its own item
+    # and 4 - 2 = 2 from the other, and takes its own
+    out = MECH.outcome(state, np.array([[4.0, 6.0]]))
+    assert out.decisions["item"][0].tolist() == [0, 1]
+    assert out.follower_utility[0].tolist() == pytest.approx([0.0, 2.0], abs=1e-12)

@@ -7,6 +7,7 @@ import pytest
 
 import netsim
 from tests.conftest import SCENARIOS, one_device, run_raw
+from tests.oracles import contract_program, stackelberg_optimum
 
 
 def run_scenario(tmp_path, name, *overrides, out="run"):
@@ -19,12 +20,18 @@ def test_exact_solver_reaches_the_optimum_every_epoch(tmp_path):
     run = run_scenario(tmp_path, "paper_case_study", "horizon_s=300")
     epochs = run.epochs
     assert len(epochs) == 5 and (epochs.solver == "exact").all()
-    assert np.allclose(epochs.leader_utility, epochs.optimum_utility)
+    # each epoch's utility is the brute-force optimum of the game its followers' rows record
+    market_rows = run.devices[run.devices.alpha.notna()]
+    for epoch in epochs.itertuples():
+        game = market_rows[market_rows.t == epoch.t]
+        price, best = stackelberg_optimum(game.alpha.to_numpy(), game.c_max.to_numpy(),
+                                          epoch.a, epoch.b, 3.0, 200.0, 0.01, 3.0, 12)
+        assert epoch.leader_utility == pytest.approx(best, rel=1e-12)
+        assert epoch.action[0] == pytest.approx(price, rel=1e-12)
     assert np.allclose(epochs.ratio, 1.0)
     assert run.manifest["market"]["ratio"] == pytest.approx(1.0)
     # the reference instance: a = 2, c = 3, L = 12, C^max in [25, 35]
     assert np.allclose(epochs.a, 2.0) and (epochs.L == 12).all() and (epochs.c == 3.0).all()
-    market_rows = run.devices[run.devices.alpha.notna()]
     assert len(market_rows) == 5 * 5
     assert market_rows.c_max.between(25.0, 35.0).all()
     assert market_rows.alpha.between(5.0, 15.0).all()
@@ -80,11 +87,18 @@ def test_bandwidth_auction_shares_are_applied(tmp_path):
 def test_contract_items_set_split_layers(tmp_path):
     run = run_scenario(tmp_path, "contract_aigc", "horizon_s=120")
     rows = run.devices[run.devices.theta.notna()]
-    assert np.allclose(run.epochs.leader_utility, run.epochs.optimum_utility)
-    # higher types contribute at least as much, and each device runs its item's layers
-    by_type = rows.groupby("theta").allocation.mean()
-    assert np.all(np.diff(by_type.to_numpy()) >= -1e-9)
-    assert (rows.split_layer == np.clip(np.rint(rows.allocation), 0, 12)).all()
+    for epoch in run.epochs.itertuples():
+        game = rows[rows.t == epoch.t]
+        count = game.theta.value_counts().sort_index()
+        q, value = contract_program(count.index.to_numpy(), count.to_numpy(), 20.0, q_max=12)
+        # the menu is the optimum of the explicit IC/IR program, and every type takes its item
+        assert epoch.leader_utility == pytest.approx(value, rel=1e-5)
+        own = dict(zip(count.index, q))
+        assert np.allclose(game.allocation, game.theta.map(own), atol=1e-3)
+        assert (game.item == game.theta.map(dict(zip(count.index, range(len(q)))))).all()
+        # a device runs its item's q layers, to the nearest whole layer
+        assert (game.split_layer == np.floor(game.theta.map(own) + 0.5)).all()
+    assert run.epochs.ratio.min() > 1 - 1e-6
 
 
 def test_compute_auction_losers_compute_locally(tmp_path):
