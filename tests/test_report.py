@@ -9,7 +9,7 @@ from scipy import stats
 
 import netsim
 from netsim.analysis.report import compare, key_metrics, report
-from tests.conftest import SCENARIOS
+from tests.conftest import SCENARIOS, one_device, run_raw
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +27,29 @@ def test_report_files_and_numbers(market_runs):
     assert {"summary.md", "latency_cdf.png", "throughput.png", "market.png",
             "participation.png", "server_queue.png", "uplink_bandwidth_use.png"} <= names
     assert all(p.stat().st_size > 0 for p in written)
-    run = netsim.load_run(market_runs[0])
-    tasks = run.tasks[run.tasks.t_arrival >= 60.0]
-    metrics = key_metrics(run, 60.0)
-    assert metrics["tasks"] == len(tasks)
-    assert metrics["mean_latency_s"] == pytest.approx(tasks.latency_s.mean())
-    assert metrics["p95_latency_s"] == pytest.approx(np.percentile(tasks.latency_s.dropna(), 95))
-    finished = tasks.status.astype(str).isin(["done", "deadline_missed"]).sum()
-    assert metrics["throughput_per_s"] == pytest.approx(finished / 180.0)
-    epochs = run.epochs[run.epochs.t >= 60.0]
-    assert metrics["ratio_to_optimum"] == pytest.approx(
-        epochs.leader_utility.mean() / epochs.optimum_utility.mean())
+    metrics = key_metrics(netsim.load_run(market_runs[0]), 60.0)
+    assert metrics["ratio_to_optimum"] == pytest.approx(1.0, abs=1e-12)  # the exact solver
     text = (market_runs[0] / "report" / "summary.md").read_text()
     assert f"| mean_latency_s | {metrics['mean_latency_s']:.6g} |" in text
+
+
+def test_key_metrics_equal_a_hand_computation(tmp_path):
+    """Five fully local tasks of S = 8,817,623,040 FLOPs / 1e11 FLOP/s each; the one at 3.05 s
+    waits for the one at 3.0 s. After a 1.5 s warm-up: latencies S, S, 2S - 0.05, S."""
+    (tmp_path / "five.csv").write_text("t_s,device\n1.0,0\n2.0,0\n3.0,0\n3.05,0\n6.0,0\n")
+    raw = one_device(horizon_s=10.0)
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "five.csv"}
+    raw["devices"][0]["split_layer"] = 12
+    run = run_raw(tmp_path, raw)
+    metrics = key_metrics(run, 1.5)
+    s = 8_817_623_040 / 1e11
+    assert metrics["tasks"] == 4
+    assert metrics["mean_latency_s"] == pytest.approx((5 * s - 0.05) / 4, rel=1e-12)
+    # numpy's default percentile: linear between order statistics, at 0.95 x 3 = 2.85
+    assert metrics["p95_latency_s"] == pytest.approx(s + 0.85 * (s - 0.05), rel=1e-12)
+    assert metrics["throughput_per_s"] == pytest.approx(4 / 8.5, rel=1e-12)
+    assert metrics["missed_fraction"] == 0.0
+    assert np.isnan(metrics["server_busy_fraction"])  # no server ever computed
 
 
 def test_compare_groups_seeds_with_confidence_intervals(market_runs, tmp_path):
