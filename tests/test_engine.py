@@ -29,7 +29,9 @@ def test_conservation_at_the_horizon(small_run):
                                  + counts["in_flight"])
     for status in ("done", "deadline_missed", "dropped", "in_flight"):
         assert by_status.get(status, 0) == counts[status]
-    assert counts["arrived"] > 800  # 20 devices x 1/s x 60 s
+    # 20 devices x 1/s x 60 s: Poisson with mean 1,200, so within 4 standard deviations
+    # (tests/test_table_hashes.py pins the exact counts of every shipped scenario)
+    assert abs(counts["arrived"] - 1200) < 4 * np.sqrt(1200)
     finished = tasks[tasks.status.isin(["done", "deadline_missed"])]
     assert (finished.t_done <= 60.0).all()
     assert np.allclose(finished.latency_s, finished.t_done - finished.t_arrival)
