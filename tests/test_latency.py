@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -167,3 +168,98 @@ def test_device_samples_show_the_battery_at_their_own_time(tmp_path):
                                                + samples.energy_used_j.iloc[0])
     assert samples.energy_used_j.is_monotonic_increasing
     assert samples.energy_used_j.iloc[-1] > samples.energy_used_j.iloc[1] > 0
+
+
+def test_a_separate_downlink_band_sets_the_download_time(tmp_path):
+    """downlink_bandwidth_hz = 4e6 beside a 1e7 uplink: noise and rate follow each band."""
+    (tmp_path / "one.csv").write_text("t_s,device\n1.03,0\n")
+    raw = one_device(horizon_s=3.0)
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw["base_stations"][0]["downlink_bandwidth_hz"] = 4.0e6
+    task = run_raw(tmp_path, raw).tasks.iloc[0]
+    loss = umi_los_path_loss_db(100.0, 3.5)
+    assert task.t_uplink_done - task.t_uplink_start == pytest.approx(
+        ACTIVATION * 8 / shannon_bps(23.0, loss, 1e7), rel=1e-9)
+    downlink = RESULT * 8 / shannon_bps(30.0, loss, 4e6)
+    backhaul_down = RESULT * 8 / 1e9 + 0.002
+    assert task.t_done - task.t_server_done == pytest.approx(backhaul_down + downlink, rel=1e-9)
+
+
+FULL_FLOPS = STEM + 12 * LAYER + HEAD
+
+
+def two_full_offloads(tmp_path, **server_fields):
+    """Two full offloads 1 ms apart to one edge core of 1e10 FLOP/s (0.88 s a task)."""
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "two.csv").write_text("t_s,device\n1.0,0\n1.001,0\n")
+    raw = one_device(horizon_s=5.0)
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "two.csv"}
+    raw["devices"][0]["split_layer"] = 0
+    raw["edge_servers"][0].update(core_flops=1.0e10, **server_fields)
+    return run_raw(tmp_path, raw).tasks.sort_values("t_arrival").reset_index(drop=True)
+
+
+def test_a_task_that_would_wait_too_long_is_forwarded_to_the_cloud(tmp_path):
+    tasks = two_full_offloads(tmp_path, cloud_offload_wait_s=0.1)
+    first, second = tasks.iloc[0], tasks.iloc[1]
+    backhaul_up = 150_528 * 8 / 1e9 + 0.002
+    assert first.server == "es0"
+    assert first.t_server_done - first.t_server_start == pytest.approx(FULL_FLOPS / 1e10)
+    # the second would wait about 0.88 s > 0.1 s: over es0's cloud link (1e10 bit/s, 20 ms)
+    # to the cloud's 1e13 FLOP/s cores, and its result back the same way
+    assert second.server == "cloud"
+    cloud_link = 150_528 * 8 / 1e10 + 0.02
+    assert second.t_server_start == pytest.approx(second.t_uplink_done + backhaul_up
+                                                  + cloud_link, abs=1e-12)
+    assert second.t_server_done - second.t_server_start == pytest.approx(FULL_FLOPS / 1e13)
+    loss = umi_los_path_loss_db(100.0, 3.5)
+    back = (RESULT * 8 / 1e10 + 0.02) + (RESULT * 8 / 1e9 + 0.002)
+    assert second.t_done - second.t_server_done == pytest.approx(
+        back + RESULT * 8 / shannon_bps(30.0, loss, 1e7), rel=1e-9)
+    # its result came back while the first task was still computing: a link sends what is
+    # ready, not what was admitted first
+    assert second.t_done < first.t_server_done
+    # with a threshold above the wait, it queues at the edge behind the first
+    kept = two_full_offloads(tmp_path / "kept", cloud_offload_wait_s=1.0).iloc[1]
+    assert kept.server == "es0" and kept.t_server_start == pytest.approx(first.t_server_done)
+
+
+def test_a_base_station_whose_server_is_the_cloud_sends_over_its_own_backhaul(tmp_path):
+    (tmp_path / "one.csv").write_text("t_s,device\n1.0,0\n")
+    raw = one_device(horizon_s=3.0)
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw["devices"][0]["split_layer"] = 0
+    raw["base_stations"][0]["server"] = "cloud"
+    raw["cloud"] = {"cores": 4, "core_flops": 2.0e12}
+    task = run_raw(tmp_path, raw).tasks.iloc[0]
+    assert task.server == "cloud"
+    assert task.t_server_start == pytest.approx(task.t_uplink_done + 150_528 * 8 / 1e9 + 0.002,
+                                                abs=1e-12)
+    assert task.t_server_done - task.t_server_start == pytest.approx(FULL_FLOPS / 2e12)
+    loss = umi_los_path_loss_db(100.0, 3.5)
+    assert task.t_done - task.t_server_done == pytest.approx(
+        RESULT * 8 / 1e9 + 0.002 + RESULT * 8 / shannon_bps(30.0, loss, 1e7), rel=1e-9)
+
+
+def test_a_short_task_result_does_not_wait_for_a_longer_one_admitted_before_it(tmp_path):
+    """Two cores of 1e10 FLOP/s: a full offload (0.88 s) admitted first, then a task with one
+    layer and the head left (0.072 s). The short one's result crosses the backhaul when it is
+    made, not after the long one's."""
+    (tmp_path / "long.csv").write_text("t_s,device\n1.0,0\n")
+    (tmp_path / "short.csv").write_text("t_s,device\n1.0,0\n")
+    raw = one_device(horizon_s=4.0)
+    raw["edge_servers"][0].update(cores=2, core_flops=1.0e10)
+    long_group, short_group = raw["devices"][0], copy.deepcopy(raw["devices"][0])
+    long_group.update(group="long", split_layer=0,
+                      arrivals={"process": "trace", "path": "long.csv"})
+    short_group.update(group="short", split_layer=11, compute_flops=1.0e13,
+                       arrivals={"process": "trace", "path": "short.csv"})
+    raw["devices"].append(short_group)
+    tasks = run_raw(tmp_path, raw).tasks.set_index("split_layer")
+    long, short = tasks.loc[0], tasks.loc[11]
+    assert long.t_server_start < short.t_server_start  # admitted first
+    assert short.t_server_done - short.t_server_start == pytest.approx((LAYER + HEAD) / 1e10)
+    loss = umi_los_path_loss_db(100.0, 3.5)
+    assert short.t_done - short.t_server_done == pytest.approx(
+        RESULT * 8 / 1e9 + 0.002 + RESULT * 8 / shannon_bps(30.0, loss, 1e7), rel=1e-9)
+    assert short.t_done < long.t_server_done

@@ -1,5 +1,6 @@
 """Compiled steps of the task flow (entities/tasks.py) that visit every task one at a time:
-crossing the backhaul after the uplink, and admission at the servers.
+crossing the backhaul after the uplink, admission at the servers, and results crossing the
+wired links back.
 
 Both loops carry state from one task to the next (a link's FIFO, a server's cores), so numpy
 cannot express them; in Python they were a third of a large run. They work on the arrays of
@@ -16,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from netsim.entities.servers import admit
-from netsim.network.links import DOWN, UP, send
+from netsim.network.links import UP, send
 
 
 @njit(cache=True, nogil=True)
@@ -48,9 +49,9 @@ def cross_backhaul(slots, finishes, drop_late, task_device, task_deadline, task_
 
 
 @njit(cache=True, nogil=True)
-def admit_arrivals(t1, drop_late, result_bytes, p_time, p_slot, p_server, n_pending,
-                   task_device, task_deadline, task_f_srv, task_bytes_up, task_bs,
-                   server_of_bs, cloud_link_of, offload_wait_s, server_down, reroute_down,
+def admit_arrivals(t1, drop_late, p_time, p_slot, p_server, n_pending,
+                   task_device, task_deadline, task_f_srv, task_bytes_up,
+                   cloud_link_of, offload_wait_s, server_down, reroute_down,
                    lower_wait_s, lower_ratio, task_lowered,
                    free_at, heap_start, core_flops, flops_done, tasks_admitted,
                    interval_server, interval_start, interval_end, n_intervals,
@@ -63,14 +64,11 @@ def admit_arrivals(t1, drop_late, result_bytes, p_time, p_slot, p_server, n_pend
     is down (`server_down`) forwards its arrivals the same way if `reroute_down`, else drops
     them (the cloud is never down). A server whose `lower_wait_s` is not NaN runs a task
     that would wait longer than that with its work times `lower_ratio` (fewer denoising
-    steps), and marks it in `task_lowered`. An admitted
-    task's result goes back over the wired links (cloud to edge, then the backhaul) towards
-    the radio downlink.
+    steps), and marks it in `task_lowered`.
 
-    Returns the admitted (slots, starts, ends, servers, times the result reaches the base
-    station), the dropped (slots, times), and the new numbers of pending arrivals and
-    intervals. The caller made room for twice the pending arrivals and for an interval
-    each."""
+    Returns the admitted (slots, starts, ends, servers), the dropped (slots, times), and the
+    new numbers of pending arrivals and intervals. The caller made room for twice the
+    pending arrivals and for an interval each."""
     n_servers = len(core_flops)
     cloud = n_servers - 1
     n_in = n_pending
@@ -78,7 +76,6 @@ def admit_arrivals(t1, drop_late, result_bytes, p_time, p_slot, p_server, n_pend
     out_start = np.empty(n_in)
     out_end = np.empty(n_in)
     out_server = np.empty(n_in, np.int64)
-    out_ready = np.empty(n_in)
     drop_slot = np.empty(n_in, np.int64)
     drop_time = np.empty(n_in)
     n_adm = n_drop = 0
@@ -124,20 +121,10 @@ def admit_arrivals(t1, drop_late, result_bytes, p_time, p_slot, p_server, n_pend
                                interval_server, interval_start, interval_end, n_intervals,
                                server, t, task_f_srv[s])
             n_intervals += 1
-            b = task_bs[s]
-            edge = server_of_bs[b]
-            if server == cloud and edge != cloud:
-                end_at_edge = send(link_free_at, link_bits_sent, link_busy_s, link_rate_bps,
-                                   link_latency_s, cloud_link_of[edge], end, result_bytes,
-                                   DOWN)
-            else:
-                end_at_edge = end
             out_slot[n_adm] = s
             out_start[n_adm] = start
             out_end[n_adm] = end
             out_server[n_adm] = server
-            out_ready[n_adm] = send(link_free_at, link_bits_sent, link_busy_s, link_rate_bps,
-                                    link_latency_s, b, end_at_edge, result_bytes, DOWN)
             n_adm += 1
     kept = 0
     for i in range(n_pending):  # the arrivals left, in their order
@@ -147,4 +134,17 @@ def admit_arrivals(t1, drop_late, result_bytes, p_time, p_slot, p_server, n_pend
             p_server[kept] = p_server[i]
             kept += 1
     return (out_slot[:n_adm], out_start[:n_adm], out_end[:n_adm], out_server[:n_adm],
-            out_ready[:n_adm], drop_slot[:n_drop], drop_time[:n_drop], kept, n_intervals)
+            drop_slot[:n_drop], drop_time[:n_drop], kept, n_intervals)
+
+
+@njit(cache=True, nogil=True)
+def send_in_order(links, times, n_bytes, direction, free_at, bits_sent, busy_s, rate_bps,
+                  latency_s):  # pragma: no cover
+    """Send one message of `n_bytes` over links[i] at times[i], i in order (the caller
+    sorts them by time, so each link's FIFO serves them as they became ready); return when
+    each arrives."""
+    arrive = np.empty(len(links))
+    for i in range(len(links)):
+        arrive[i] = send(free_at, bits_sent, busy_s, rate_bps, latency_s, links[i], times[i],
+                         n_bytes, direction)
+    return arrive

@@ -5,7 +5,9 @@ holds a slot in `TaskSlots` (arrays), and the channel tick moves every task forw
 times:
 - device compute is a FIFO per device whose end time is known on arrival;
 - radio transfers are integrated over the tick's rates by the `RadioPool`s;
-- wired links are FIFOs (`WiredLinks`), exact without events;
+- wired links are FIFOs (`WiredLinks`), exact without events: a message is sent when it
+  exists, in time order (a result when its server finishes it, not when it is admitted, so a
+  result made early never queues behind one still being computed);
 - a server admits tasks in order of arrival time: arrivals wait as pending until the tick has
   produced every arrival earlier than its end, then are admitted in time order, so the FIFO
   over cores is exact.
@@ -22,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from netsim.entities.device_queue import fifo_finish
-from netsim.entities.flow_kernels import admit_arrivals, cross_backhaul
+from netsim.entities.flow_kernels import admit_arrivals, cross_backhaul, send_in_order
 from netsim.entities.servers import ServerFarm
-from netsim.network.links import UP, WiredLinks
+from netsim.network.links import DOWN, UP, WiredLinks
 from netsim.network.radio import Finished, RadioPool
 from netsim.record.generation_log import GenerationLog
 from netsim.record.tables import TASK_STATUSES
@@ -168,6 +170,12 @@ class TaskFlow:
         self._p_slot = np.zeros(1024, dtype=np.int64)
         self._p_server = np.zeros(1024, dtype=np.int64)
         self._n_pending = 0
+        # results not yet on the radio downlink: when each is ready to cross its next wired
+        # link, its slot, and whether that link is the backhaul (else the cloud's link to
+        # the edge server of the base station the task came through)
+        self._r_time = np.zeros(0)
+        self._r_slot = np.zeros(0, dtype=np.int64)
+        self._r_at_edge = np.zeros(0, dtype=bool)
         # fully local tasks still computing: when they end, and their slots
         self._local_done = np.zeros(0)
         self._local_slot = np.zeros(0, dtype=np.int64)
@@ -250,18 +258,22 @@ class TaskFlow:
 
     def admit(self, t1: float) -> None:
         """Admit, in time order, every server arrival before t1 (edge servers, then cloud);
-        results head back towards the radio downlink."""
-        if not self._n_pending:
-            return
+        the results made before t1 head back towards the radio downlink."""
+        if self._n_pending:
+            self._admit(t1)
+        if len(self._r_time):
+            self._send_results(t1)
+
+    def _admit(self, t1: float) -> None:
         tasks, links, farm, routes = self.tasks, self.routes.links, self.routes.servers, \
             self.routes
         self._reserve_pending(self._n_pending)  # an edge server may forward each to the cloud
         farm.reserve_intervals(self._n_pending)
-        (slots, starts, ends, servers, ready, drop_slots, drop_times, self._n_pending,
+        (slots, starts, ends, servers, drop_slots, drop_times, self._n_pending,
          farm.n_intervals) = admit_arrivals(
-            t1, self.drop_late, self.result_bytes, self._p_time, self._p_slot, self._p_server,
+            t1, self.drop_late, self._p_time, self._p_slot, self._p_server,
             self._n_pending, tasks.device, tasks.deadline, tasks.flops_server, tasks.bytes_up,
-            tasks.bs, routes.server_of_bs, routes.cloud_link_of, routes.offload_wait_s,
+            routes.cloud_link_of, routes.offload_wait_s,
             routes.down, routes.reroute, routes.lower_wait_s, self.lower_ratio, tasks.lowered,
             farm.free_at, farm.heap_start, farm.core_flops,
             farm.flops_done, farm.tasks_admitted, farm.interval_server, farm.interval_start,
@@ -272,11 +284,47 @@ class TaskFlow:
             tasks.server_end[slots] = ends
             self.log.put(tasks.id[slots], t_server_start=starts, t_server_done=ends,
                          server=servers)
-            self.downlink.enqueue_many(tasks.device[slots], ready,
-                                       np.full(len(slots), 8.0 * self.result_bytes), slots)
+            cloud = len(farm.names) - 1
+            edge = routes.server_of_bs[tasks.bs[slots]]
+            self._r_time = np.concatenate((self._r_time, ends))
+            self._r_slot = np.concatenate((self._r_slot, slots))
+            self._r_at_edge = np.concatenate((self._r_at_edge,
+                                              (servers != cloud) | (edge == cloud)))
         if len(drop_slots):
             self._end(tasks.id[drop_slots], drop_times, np.full(len(drop_slots), DROPPED))
             tasks.release(drop_slots)
+
+    def _send_results(self, t1: float) -> None:
+        """Results ready before t1 cross the wired links in time order: the cloud's ones to
+        the edge server first, then every one over its base station's backhaul, and onto the
+        radio downlink in order of arrival there."""
+        tasks, routes, links = self.tasks, self.routes, self.routes.links
+        wired = (links.free_at, links.bits_sent, links.busy_s, links.rate_bps, links.latency_s)
+        from_cloud = np.flatnonzero(~self._r_at_edge & (self._r_time < t1))
+        if len(from_cloud):
+            from_cloud = from_cloud[np.argsort(self._r_time[from_cloud], kind="stable")]
+            edge = routes.server_of_bs[tasks.bs[self._r_slot[from_cloud]]]
+            self._r_time[from_cloud] = send_in_order(
+                routes.cloud_link_of[edge], self._r_time[from_cloud], self.result_bytes, DOWN,
+                *wired)
+            self._r_at_edge[from_cloud] = True
+        due = self._r_at_edge & (self._r_time < t1)
+        if not due.any():
+            return
+        index = np.flatnonzero(due)
+        index = index[np.argsort(self._r_time[index], kind="stable")]
+        slots = self._r_slot[index]
+        ready = send_in_order(tasks.bs[slots], self._r_time[index], self.result_bytes, DOWN,
+                              *wired)
+        self._forget_results(due)
+        order = np.argsort(ready, kind="stable")
+        self.downlink.enqueue_many(tasks.device[slots[order]], ready[order],
+                                   np.full(len(slots), 8.0 * self.result_bytes), slots[order])
+
+    def _forget_results(self, which: np.ndarray) -> None:
+        keep = ~which
+        self._r_time, self._r_slot, self._r_at_edge = (
+            self._r_time[keep], self._r_slot[keep], self._r_at_edge[keep])
 
     def after_downlink(self, finished: Finished) -> None:
         """Results arrived on their devices: the tasks are complete (withdrawn transfers,
@@ -292,14 +340,14 @@ class TaskFlow:
 
     def fail_server(self, server: int, t: float) -> tuple[int, int]:
         """Server `server` went down at t: the tasks it holds (queued, or running past t)
-        lose their service; their results, not yet sent, are withdrawn from the downlink.
+        lose their service and their results, not yet made, are forgotten.
         With the server's reroute policy they go over its link to the cloud, else they end
         dropped at t. Returns (rerouted, dropped)."""
         tasks, routes = self.tasks, self.routes
         held = tasks.held_by(server, t)
         if not len(held):
             return 0, 0
-        self.downlink.withdraw(held)
+        self._forget_results(np.isin(self._r_slot, held))
         tasks.server[held] = -1
         n = len(held)  # their service there never was: the record forgets it
         self.log.put(tasks.id[held], t_server_start=np.full(n, np.nan),
