@@ -161,7 +161,8 @@ def test_a_failure_while_finishing_marks_the_run_failed(tmp_path, monkeypatch):
 
 def test_ctrl_c_during_a_sweep_cancels_queued_runs_and_keeps_finished_ones(tmp_path):
     out = tmp_path / "sweep"
-    proc = _netsim("sweep", SMALL, "--set", "horizon_s=20,21,22,23,24,25,26,27",
+    # one short run, then long ones: Ctrl-C lands while they run, however busy the machine
+    proc = _netsim("sweep", SMALL, "--set", "horizon_s=20,600,601,602,603,604,605,606",
                    "--seeds", "0", "--workers", "1", "--out", str(out),
                    start_new_session=True)
     results = out / "results.parquet"

@@ -166,3 +166,22 @@ def test_cli_run_prints_summary_and_writes_plots(tmp_path):
     assert netsim.load_run(tmp_path / "run").manifest["seed"] == 2
     for name in ("latency_cdf", "latency_over_time", "uplink_throughput", "server_utilisation"):
         assert (tmp_path / "run" / "plots" / f"{name}.png").stat().st_size > 5000
+
+
+def test_an_empty_battery_ends_the_tasks_that_arrive_after_it(tmp_path):
+    """Fully local tasks of 8,817,623,040 FLOPs at 1e-11 J/FLOP cost 0.0882 J each; a
+    0.22 J battery runs three (the third takes it below zero) and the next two end
+    battery_empty on arrival."""
+    (tmp_path / "five.csv").write_text("t_s,device\n1.0,0\n2.0,0\n3.0,0\n4.0,0\n5.0,0\n")
+    raw = one_device(horizon_s=6.0)
+    raw["devices"][0].update(split_layer=12, battery_j=0.22, energy_per_flop_j=1e-11,
+                             arrivals={"process": "trace", "path": "five.csv"})
+    run = run_raw(tmp_path, raw)
+    tasks = run.tasks.sort_values("t_arrival")
+    assert tasks.status.astype(str).tolist() == ["done"] * 3 + ["battery_empty"] * 2
+    empty = tasks[tasks.status == "battery_empty"]
+    assert empty.t_done.tolist() == [4.0, 5.0] and (empty.device_energy_j == 0.0).all()
+    assert run.manifest["counts"]["battery_empty"] == 2
+    assert tasks.device_energy_j.sum() == pytest.approx(3 * 8_817_623_040 * 1e-11, rel=1e-12)
+    last = run.devices.sort_values("t").iloc[-1]
+    assert last.battery_j == pytest.approx(0.22 - 3 * 0.08817623040, rel=1e-9)

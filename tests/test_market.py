@@ -132,3 +132,32 @@ def test_compute_auction_values_have_one_meaning_per_field(tmp_path):
     # errors; uniform [0, 1] values (the old reading of value_high) would average 0.5
     assert len(values) >= 400
     assert abs(values.mean() - 3.0) < 4 * 3.0 / np.sqrt(len(values))
+
+
+def test_the_server_cost_grows_with_its_load_over_the_last_epoch(tmp_path):
+    """queue_cost q: c = 3 (1 + q x busy fraction of es0's 4 cores over the epoch that
+    ended), the busy time summed here from the tasks' own service intervals."""
+    run = run_scenario(tmp_path, "paper_case_study", "horizon_s=300",
+                       "market.stackelberg.queue_cost=200.0",
+                       "devices[0].arrivals.rate_per_s=2.0")
+    tasks = run.tasks[run.tasks.server == "es0"]
+    epochs = run.epochs.sort_values("t")
+    assert epochs.c.iloc[0] == 3.0  # no epoch has ended yet
+    for previous, now, c in zip(epochs.t.iloc[:-1], epochs.t.iloc[1:], epochs.c.iloc[1:]):
+        overlap = (np.minimum(tasks.t_server_done, now)
+                   - np.maximum(tasks.t_server_start, previous)).clip(lower=0.0)
+        load = overlap.sum() / ((now - previous) * 4)
+        assert load > 1e-4
+        assert c == pytest.approx(3.0 * (1.0 + 200.0 * load), rel=1e-9)
+
+
+def test_the_layer_demand_a_follows_the_mean_rate_of_bursty_arrivals(tmp_path):
+    """a = FLOPs of a layer x tasks a device expects per epoch / compute unit; with a two-state
+    chain of 0.5/s for 8 s and 10/s for 2 s the mean is 2.4/s: a = 715,468,800 x 2.4 x 60 /
+    4,292,812,800 = 24."""
+    run = run_scenario(tmp_path, "paper_case_study", "horizon_s=60", (
+        "devices[0].arrivals={process: bursty, rate_low_per_s: 0.5, rate_high_per_s: 10.0, "
+        "mean_low_s: 8.0, mean_high_s: 2.0}"))
+    assert run.epochs.a.tolist() == pytest.approx([24.0], rel=1e-12)
+    assert run.epochs.b.tolist() == pytest.approx([231_211_008 * 2.4 * 60 / 4_292_812_800],
+                                                  rel=1e-12)

@@ -124,6 +124,9 @@ def test_overrides_set_nested_and_list_fields(tmp_path):
     assert scn.base_stations[1].carrier_ghz == 28.0
     assert errors_of(path, ["devices[3].count=1"])[1] == (
         f"  {path}: devices[3]: --set devices[3].count=1: index 3 out of range (list has 1)")
+    assert errors_of(path, ["devices.0.count=1"])[1] == (
+        f"  {path}: devices.0: --set devices.0.count=1: devices is a list: index it with "
+        "brackets, e.g. devices[0]")
 
 
 def test_parse_path():

@@ -127,3 +127,18 @@ def test_parquet_traces_replay_like_csv(tmp_path):
                              stream(0, "d"), tmp_path)
     times, devices = process.draw(0.0, 3.0)
     assert times.tolist() == [0.5, 1.0, 2.5] and devices.tolist() == [7, 8, 8]
+
+
+def test_mean_rates_per_device_are_the_long_run_means(tmp_path):
+    """What the Stackelberg `a` is built from: a two-state chain's stationary mean, a
+    cosine's mean (its amplitude averages out), a trace's arrivals over its span and devices."""
+    bursty = BurstyArrivals(process="bursty", rate_low_per_s=0.5, rate_high_per_s=10.0,
+                            mean_low_s=8.0, mean_high_s=2.0)
+    diurnal = DiurnalArrivals(process="diurnal", rate_per_s=1.5, amplitude=0.8,
+                              period_s=100.0, peak_s=25.0)
+    (tmp_path / "t.csv").write_text("t_s,device\n1.0,0\n2.5,1\n4.0,0\n7.0,1\n9.0,0\n10.0,1\n")
+    trace = TraceArrivals(process="trace", path="t.csv")
+    rates = [build_arrivals(spec, np.arange(2), stream(0, "m"), tmp_path).mean_rate_per_s()
+             for spec in (bursty, diurnal, trace)]
+    assert rates == pytest.approx([(0.5 * 8.0 + 10.0 * 2.0) / 10.0, 1.5, 6 / 10.0 / 2],
+                                  rel=1e-12)

@@ -146,6 +146,10 @@ def _descend(node: Any, token: str | int, so_far: list, item: str, source: str) 
         size = len(node) if isinstance(node, list) else 0
         raise ScenarioError(source, [Finding(
             format_path(so_far), f"--set {item}: index {token} out of range (list has {size})")])
+    if isinstance(node, list):
+        raise ScenarioError(source, [Finding(
+            format_path(so_far), f"--set {item}: {format_path(so_far[:-1])} is a list: "
+            f"index it with brackets, e.g. {format_path(so_far[:-1])}[0]")])
     if not isinstance(node, dict):
         raise ScenarioError(source, [Finding(
             format_path(so_far), f"--set {item}: parent is not a mapping")])

@@ -85,3 +85,30 @@ def test_one_handover_at_the_predicted_position(tmp_path):
     # decided at the first large-scale update (every 1 s, 5 m) past the predicted point
     assert before.x_m < x_star <= first.x_m
     assert first.x_m - x_star <= speed * 1.0 + 1e-9
+
+
+def test_a_device_crossing_six_cells_measuring_two_hands_over_at_each_midpoint(tmp_path):
+    """Six equal cells 200 m apart and only two base stations measured per update (the
+    nearest, plus the serving one): with no margin and no filtering the device hands over
+    at the first update past each midpoint between neighbours, five times in order."""
+    raw = one_device(horizon_s=60.0)
+    raw["area"] = {"width_m": 1200.0, "height_m": 200.0}
+    bs = raw["base_stations"][0]
+    raw["base_stations"] = [{**bs, "id": f"bs{i}", "position_m": [100.0 + 200.0 * i, 100.0]}
+                            for i in range(6)]
+    raw["edge_servers"][0]["position_m"] = [600.0, 100.0]
+    raw["channel"] = {"los": "los", "shadowing_db": 0.0, "fading": "none",
+                      "handover_filter": 1.0, "handover_margin_db": 0.0,
+                      "handover_candidates": 2}
+    raw["devices"][0].update(placement={"kind": "points", "points_m": [[110.0, 100.0]]},
+                             mobility={"model": "waypoints", "points_m": [[1090.0, 100.0]],
+                                       "speed_mps": 20.0})
+    run = run_raw(tmp_path, raw)
+    assert run.manifest["counts"]["handovers"] == 5
+    track = run.devices.sort_values("t")
+    firsts = track.groupby("bs", observed=True).x_m.min().sort_values()
+    assert firsts.index.tolist() == [f"bs{i}" for i in range(6)]
+    midpoints = 200.0 + 200.0 * np.arange(5)
+    # at the first update (every 1 s, 20 m) at or past the midpoint
+    assert np.all(firsts.to_numpy()[1:] >= midpoints)
+    assert np.all(firsts.to_numpy()[1:] - midpoints < 20.0 + 1e-9)
