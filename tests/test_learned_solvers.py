@@ -14,7 +14,14 @@ from netsim.mechanisms.base import followers_of, observe
 from netsim.mechanisms.stackelberg import Stackelberg, StackelbergState
 from netsim.solvers.constant import ConstantSolver
 from netsim.solvers.diffusion import BestFound, Denoiser, DiffusionSolver, VPDiffusion, clamp_unit
-from netsim.solvers.learning import FEATURE_CLIP, FeatureScaler, Mish, Problem, to_action
+from netsim.solvers.learning import (
+    FEATURE_CLIP,
+    FeatureScaler,
+    Mish,
+    Problem,
+    RewardScale,
+    to_action,
+)
 from netsim.solvers.ppo import PPOSolver
 from netsim.training import collect_states
 from tests.conftest import SCENARIOS
@@ -160,14 +167,32 @@ def test_a_bandwidth_solver_serves_smaller_cells_and_refuses_larger_ones():
         pricing.solve(MECH, four)
 
 
-def test_ppo_improves_over_its_initial_policy_and_beats_the_best_constant_price():
+@pytest.mark.parametrize("reward", ["utility", "gap"])
+def test_ppo_improves_over_its_initial_policy_and_beats_the_best_constant_price(reward):
     train, test = reference(512, 0), reference(300, 4)
-    before = PPOSolver(seed=0, hidden=64, batch=256)
+    before = PPOSolver(seed=0, hidden=64, batch=256, reward=reward)
     before.fit(train, 256)  # one iteration: about the initial policy
-    after = PPOSolver(seed=0, hidden=64, batch=256)
+    after = PPOSolver(seed=0, hidden=64, batch=256, reward=reward)
     after.fit(train, 256 * 120)
-    assert ratio(after, test) > ratio(before, test) + 0.02  # about 0.963 against 0.930
-    assert ratio(after, test) > best_constant(test) + 0.01  # the constant: about 0.948
+    # utility: about 0.963, gap: 0.962, against 0.930 before and 0.944 for the constant
+    assert ratio(after, test) > ratio(before, test) + 0.02
+    assert ratio(after, test) > best_constant(test) + 0.01
+
+
+def test_rewards_by_hand():
+    utilities = np.array([2.0, 4.0, 6.0])  # the training states' utilities: mean 4, std 1.633
+    plain = RewardScale("utility", utilities)
+    assert plain(np.array([7.0]), np.array([9.0])) == pytest.approx([3.0 / np.std(utilities)])
+    gap = RewardScale("gap", utilities)  # share of the optimum, less one, whatever its sign
+    assert gap(np.array([8.0, -12.0, 10.0]), np.array([10.0, -10.0, 10.0])).tolist() == \
+        pytest.approx([-0.2, -0.2, 0.0])
+    improved = RewardScale("improved", utilities)  # P1: did it beat the best batch so far?
+    assert improved(np.array([1.0, 3.0]), None).tolist() == [0.0, 0.0]  # best mean: 2
+    assert improved(np.array([1.0, 2.5]), None).tolist() == [0.0, 1.0]  # best mean stays 2
+    assert improved(np.array([3.0, 2.5]), None).tolist() == [1.0, 1.0]  # now 2.75
+    assert improved(np.array([2.7, 2.8]), None).tolist() == [0.0, 1.0]
+    with pytest.raises(ValueError, match=r"unknown reward 'regret' \(allowed: utility, gap, "):
+        RewardScale("regret", utilities)
 
 
 def test_partial_information_training_learns_to_hedge_against_the_noise():
