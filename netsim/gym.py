@@ -2,7 +2,9 @@
 
 The observation is what the leader observes of its market state (the mechanism's features),
 normalised into (-1, 1): each feature divided by its magnitude in the first state the
-scenario gives at seed 0 (1 where that is 0), then tanh. The action is a leader action in
+scenario gives at seed 0 (1 where that is 0), then tanh. With several leaders (an auction
+per cell) each step is one leader's decision, and games of every size read at one length
+(netsim/observation.py). The action is a leader action in
 [-1, 1]^A (mapped to the mechanism's bounds and decoded, as the learning solvers do), the
 reward the leader's utility on the true state. The simulation runs between decisions, so an
 external RL library trains on the full network dynamics:
@@ -30,7 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 from netsim.engine import Simulation
-from netsim.mechanisms.base import select
+from netsim.observation import LeaderView
 from netsim.scenario.loader import LoadedScenario, load_scenario
 from netsim.solvers.learning import action_dim, to_action
 
@@ -49,12 +51,11 @@ class MarketEnv(gym.Env):
         probe = Simulation(self.loaded, self.out_dir / "probe", seed=0, overwrite=True)
         _, _, state, _ = next(probe.market.games())
         mechanism = probe.market.mechanism
-        features = mechanism.features(state)[0]
-        self.feature_scale = np.where(np.abs(features) > 0, np.abs(features), 1.0)
+        self.view = LeaderView(mechanism, state, probe.n_devices)
         probe.movement.close()  # never started: nothing else to stop
         shutil.rmtree(self.out_dir / "probe", ignore_errors=True)
         self.keep_episodes = out_dir is not None
-        self.observation_space = gym.spaces.Box(-1.0, 1.0, features.shape, np.float32)
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (self.view.size,), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (action_dim(mechanism, state),),
                                            np.float32)
         self.sim: Simulation | None = None
@@ -64,9 +65,7 @@ class MarketEnv(gym.Env):
         return advance(self.sim)
 
     def _observation(self) -> np.ndarray:
-        _, seen, _ = self.sim.market.waiting
-        features = self.sim.market.mechanism.features(select(seen, slice(0, 1)))[0]
-        return np.tanh(features / self.feature_scale).astype(np.float32)
+        return self.view(self.sim.market.waiting[1])
 
     def _end_episode(self, status: str) -> None:
         end_episode(self.sim, status, self.keep_episodes)

@@ -3,8 +3,9 @@
 deciding at every market epoch.
 
 An agent's observation is what it observes of its own game (the mechanism's features),
-normalised into (-1, 1) as MarketEnv does (netsim/gym.py), and of the length of its game at
-the start of seed 0: a later game with more or fewer followers is cut or zero-padded to it.
+normalised into (-1, 1) as MarketEnv does (netsim/gym.py), at one length whatever the size of
+its game (netsim/observation.py: auctions are padded with non-bidders to the scenario's
+devices; other games are cut or zero-padded to the length of the agent's first).
 Its action is a leader action in [-1, 1]^A, its reward its utility on the true state. An
 agent whose game is empty in an epoch (no devices attached) gets its last observation again
 and reward 0. Episodes are whole runs, recorded in a scratch folder holding only the one in
@@ -32,7 +33,7 @@ from pettingzoo import ParallelEnv
 
 from netsim.engine import Simulation
 from netsim.gym import advance, end_episode
-from netsim.mechanisms.base import select
+from netsim.observation import LeaderView
 from netsim.scenario.loader import LoadedScenario, load_scenario
 from netsim.solvers.learning import action_dim, to_action
 
@@ -52,15 +53,14 @@ class MarketParallelEnv(ParallelEnv):
         probe = Simulation(self.loaded, self.out_dir / "probe", seed=0, overwrite=True)
         self.mechanism = probe.market.mechanism
         self.possible_agents: list[str] = []
-        self._scale: dict[str, np.ndarray] = {}
+        self._views: dict[str, LeaderView] = {}
         self._observation_spaces: dict[str, spaces.Box] = {}
         self._action_spaces: dict[str, spaces.Box] = {}
         for leader, _, state, _ in probe.market.games():
-            features = self.mechanism.features(state)[0]
             self.possible_agents.append(leader)
-            self._scale[leader] = np.where(np.abs(features) > 0, np.abs(features), 1.0)
-            self._observation_spaces[leader] = spaces.Box(-1.0, 1.0, features.shape,
-                                                          np.float32)
+            self._views[leader] = LeaderView(self.mechanism, state, probe.n_devices)
+            self._observation_spaces[leader] = spaces.Box(
+                -1.0, 1.0, (self._views[leader].size,), np.float32)
             self._action_spaces[leader] = spaces.Box(
                 -1.0, 1.0, (action_dim(self.mechanism, state),), np.float32)
         probe.movement.close()  # never started: nothing else to stop
@@ -84,14 +84,9 @@ class MarketParallelEnv(ParallelEnv):
     def _observations(self) -> dict[str, np.ndarray]:
         """Every agent's view of this epoch's games (its last one where it has none)."""
         for leader, _, seen in self.sim.market.epoch_games:
-            if leader not in self._scale:
-                continue
-            features = self.mechanism.features(select(seen, slice(0, 1)))[0]
-            size = self._scale[leader].shape[0]
-            fitted = np.zeros(size)
-            fitted[:min(size, len(features))] = features[:size]
-            self._last[leader] = np.tanh(fitted / self._scale[leader]).astype(np.float32)
-        return {agent: self._last.get(agent, np.zeros(self._scale[agent].shape, np.float32))
+            if leader in self._views:
+                self._last[leader] = self._views[leader](seen)
+        return {agent: self._last.get(agent, np.zeros(self._views[agent].size, np.float32))
                 for agent in self.agents}
 
     def _end_episode(self, status: str) -> None:
@@ -137,7 +132,7 @@ class MarketParallelEnv(ParallelEnv):
         t = self.sim.env.now
         infos = {agent: {"t": t} for agent in self.agents}
         if not more:
-            observations = {agent: self._last.get(agent, np.zeros(self._scale[agent].shape,
+            observations = {agent: self._last.get(agent, np.zeros(self._views[agent].size,
                                                                     np.float32))
                             for agent in self.agents}
             terminations = dict.fromkeys(self.agents, True)

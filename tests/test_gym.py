@@ -72,3 +72,24 @@ def test_by_default_only_the_episode_in_progress_is_on_disk(tmp_path, monkeypatc
     assert list(scratch.iterdir()) == []  # and the finished one too
     env.close()
     assert not scratch.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_scenario_with_several_leaders_asks_each_in_turn(tmp_path):
+    """Two cells, each an auction: a step per cell per epoch. At the top of the action range
+    (the highest water level) the whole band goes to the bidder with the largest theta x s,
+    so the reward is that bidder's theta ln(1 + s), by hand from the cell's true state."""
+    env = MarketEnv(SCENARIOS / "auction_bandwidth.yaml", ("horizon_s=30",), out_dir=tmp_path)
+    env.reset(seed=0)
+    rewards, expected, done = [], [], False
+    while not done:
+        truth = env.sim.market.waiting[0]
+        j = int(np.argmax(truth.theta[0] * truth.s[0]))
+        expected.append(truth.theta[0, j] * np.log1p(truth.s[0, j]))
+        _, reward, done, _, _ = env.step(np.ones(env.action_space.shape))
+        rewards.append(reward)
+    env.close()
+    epochs = netsim.load_run(tmp_path / "episode-1").epochs
+    assert epochs.leader.tolist() == ["bs0", "bs1"] * 3
+    assert epochs.n_followers.nunique() > 1  # cells of different sizes
+    assert rewards == pytest.approx(expected, rel=1e-12)
+    assert rewards == pytest.approx(epochs.leader_utility.tolist(), rel=1e-12)

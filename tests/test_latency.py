@@ -263,3 +263,17 @@ def test_a_short_task_result_does_not_wait_for_a_longer_one_admitted_before_it(t
     assert short.t_done - short.t_server_done == pytest.approx(
         RESULT * 8 / 1e9 + 0.002 + RESULT * 8 / shannon_bps(30.0, loss, 1e7), rel=1e-9)
     assert short.t_done < long.t_server_done
+
+
+def test_molecular_absorption_adds_its_db_per_km_over_the_ground_distance(tmp_path):
+    """absorption_db_per_km = 100 at 100 m: 10 dB more loss, both ways."""
+    (tmp_path / "one.csv").write_text("t_s,device\n1.03,0\n")
+    raw = one_device(horizon_s=3.0)
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw["channel"]["absorption_db_per_km"] = 100.0
+    task = run_raw(tmp_path, raw).tasks.iloc[0]
+    loss = umi_los_path_loss_db(100.0, 3.5) + 10.0
+    assert task.t_uplink_done - task.t_uplink_start == pytest.approx(
+        ACTIVATION * 8 / shannon_bps(23.0, loss, 1e7), rel=1e-9)
+    assert task.t_done - task.t_server_done == pytest.approx(
+        RESULT * 8 / 1e9 + 0.002 + RESULT * 8 / shannon_bps(30.0, loss, 1e7), rel=1e-9)
