@@ -58,6 +58,29 @@ def run_raw(folder: Path, raw: dict, seed: int | None = None, out: str = "run"):
     return netsim.load_run(folder / out)
 
 
+# the part of the suite each test module belongs to (README, Development); unlisted: unit
+PARTS = {
+    "oracle": {"test_stackelberg", "test_contract", "test_auctions", "test_double_auction",
+               "test_solvers", "test_market", "test_latency", "test_servers_links",
+               "test_report"},
+    "learning": {"test_learned_solvers", "test_training_saves", "test_gym",
+                 "test_multi_agent", "test_checkpoints"},
+    "golden": {"test_table_hashes"},
+    "fuzz": {"test_fuzz", "test_hostile_input", "test_crash_safety"},
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Mark each test with its part: `pytest -m oracle` runs one part alone."""
+    for item in items:
+        module = item.path.stem
+        if item.path.parent.name == "validation":
+            part = "validation"
+        else:
+            part = next((name for name, modules in PARTS.items() if module in modules), "unit")
+        item.add_marker(part)
+
+
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory):
     """The shipped small scenario, run once for the tests that only read its outputs."""

@@ -159,12 +159,21 @@ def test_a_failure_while_finishing_marks_the_run_failed(tmp_path, monkeypatch):
     netsim.run(netsim.load_scenario(SMALL, ["horizon_s=5"]), tmp_path / "next")  # unlocked
 
 
-def test_ctrl_c_during_a_sweep_cancels_queued_runs_and_keeps_finished_ones(tmp_path):
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("ignored_at_start", [False, True])
+def test_ctrl_c_during_a_sweep_cancels_queued_runs_and_keeps_finished_ones(tmp_path,
+                                                                           ignored_at_start):
+    """Also when the sweep starts with SIGINT ignored (a script's background job, a test
+    runner's worker), where Python installs no KeyboardInterrupt of its own."""
     out = tmp_path / "sweep"
     # one short run, then long ones: Ctrl-C lands while they run, however busy the machine
     proc = _netsim("sweep", SMALL, "--set", "horizon_s=20,600,601,602,603,604,605,606",
                    "--seeds", "0", "--workers", "1", "--out", str(out),
-                   start_new_session=True)
+                   start_new_session=True,
+                   preexec_fn=_ignore_sigint if ignored_at_start else None)
     results = out / "results.parquet"
     _wait_for(lambda: results.exists() and len(pd.read_parquet(results)) >= 1)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends: the whole group
