@@ -67,6 +67,8 @@ PARTS = {
                  "test_multi_agent", "test_checkpoints"},
     "golden": {"test_table_hashes"},
     "fuzz": {"test_fuzz", "test_hostile_input", "test_crash_safety"},
+    "system": {"test_readme", "test_readme_cli", "test_cli", "test_sweep", "test_figures",
+               "test_streaming", "test_imports"},
 }
 
 
