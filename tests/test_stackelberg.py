@@ -113,3 +113,18 @@ def test_utility_of_many_prices_equals_one_state_at_a_time(seed):
             price = np.clip(prices[b, k, 0], 0.01, 3.0)
             layers = (one.thresholds()[0] <= price).sum()
             assert fast[b, k] == 200.0 - 3.0 * 7 * 12 + (3.0 - price) * layers
+
+
+def test_a_learned_price_snaps_down_onto_the_nearest_threshold_by_hand():
+    """One device, alpha = 10, C = 30, a = 2, b = 2: its k-th layer is taken from
+    tau_k = 10 ln((29 - 2(k-1)) / (29 - 2k)), i.e. 0.715, 0.770, 0.834, ... A price between
+    two thresholds snaps down to the lower one (it buys the same layers for less), below the
+    first to p_min, and the leader's utility never falls."""
+    state = StackelbergState.create([[10.0]], [[30.0]], 2.0, 2.0, 3.0, 200.0, 0.01, 3.0, 12)
+    tau = [10.0 * np.log((29.0 - 2 * (k - 1)) / (29.0 - 2 * k)) for k in range(1, 13)]
+    for price, expected in ((0.75, tau[0]), (0.8, tau[1]), (tau[2], tau[2]), (0.5, 0.01),
+                            (2.99, tau[10]), (9.0, tau[10])):  # tau_12 = 3.36 > p_max
+        snapped = MECH.decode(state, np.array([[price]]))[0, 0]
+        assert snapped == pytest.approx(expected, rel=1e-12)
+        assert MECH.utility(state, np.array([[snapped]]))[0] >= \
+            MECH.utility(state, np.array([[min(price, 3.0)]]))[0] - 1e-12
