@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,11 +33,19 @@ def shannon_bps(tx_dbm: float, loss_db: float, bandwidth_hz: float) -> float:
     return bandwidth_hz * math.log2(1 + snr)
 
 
+def replaying(folder: Path, times: list[float], horizon_s: float) -> dict:
+    """The one-device scenario with its tasks arriving at `times` (a replayed trace)."""
+    folder.mkdir(exist_ok=True)
+    rows = "".join(f"{time},0\n" for time in times)
+    (folder / "arrivals.csv").write_text("t_s,device\n" + rows)
+    raw = one_device(horizon_s=horizon_s)
+    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "arrivals.csv"}
+    return raw
+
+
 @pytest.mark.parametrize("split", [0, 4, 11])
 def test_latency_equals_hand_computation(tmp_path, split):
-    (tmp_path / "one.csv").write_text("t_s,device\n1.03,0\n")
-    raw = one_device(horizon_s=3.0)
-    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw = replaying(tmp_path, [1.03], 3.0)
     raw["devices"][0]["split_layer"] = split
     task = run_raw(tmp_path, raw).tasks.iloc[0]
 
@@ -65,9 +74,7 @@ def test_latency_equals_hand_computation(tmp_path, split):
 
 
 def test_fully_local_task_never_uses_the_network(tmp_path):
-    (tmp_path / "one.csv").write_text("t_s,device\n0.5,0\n")
-    raw = one_device(horizon_s=2.0)
-    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw = replaying(tmp_path, [0.5], 2.0)
     raw["devices"][0]["split_layer"] = 12
     task = run_raw(tmp_path, raw).tasks.iloc[0]
     assert task.latency_s == pytest.approx((STEM + 12 * LAYER + HEAD) / 1e11, rel=1e-12)
@@ -75,9 +82,7 @@ def test_fully_local_task_never_uses_the_network(tmp_path):
 
 
 def test_local_compute_is_fifo_on_the_device(tmp_path):
-    (tmp_path / "two.csv").write_text("t_s,device\n0.50,0\n0.51,0\n")
-    raw = one_device(horizon_s=2.0)
-    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "two.csv"}
+    raw = replaying(tmp_path, [0.5, 0.51], 2.0)
     raw["devices"][0]["split_layer"] = 12
     tasks = run_raw(tmp_path, raw).tasks.sort_values("t_arrival")
     service = (STEM + 12 * LAYER + HEAD) / 1e11
@@ -99,9 +104,7 @@ def test_deadline_missed_and_dropped(tmp_path):
 
 
 def test_memory_caps_the_layers_a_device_runs(tmp_path):
-    (tmp_path / "one.csv").write_text("t_s,device\n0.5,0\n")
-    raw = one_device(horizon_s=2.0)
-    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw = replaying(tmp_path, [0.5], 2.0)
     raw["devices"][0]["split_layer"] = 12
     raw["devices"][0]["memory_bytes"] = 1.0e8  # 3 layers of 28.35 MB fit, 4 do not
     task = run_raw(tmp_path, raw).tasks.iloc[0]
@@ -172,9 +175,7 @@ def test_device_samples_show_the_battery_at_their_own_time(tmp_path):
 
 def test_a_separate_downlink_band_sets_the_download_time(tmp_path):
     """downlink_bandwidth_hz = 4e6 beside a 1e7 uplink: noise and rate follow each band."""
-    (tmp_path / "one.csv").write_text("t_s,device\n1.03,0\n")
-    raw = one_device(horizon_s=3.0)
-    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw = replaying(tmp_path, [1.03], 3.0)
     raw["base_stations"][0]["downlink_bandwidth_hz"] = 4.0e6
     task = run_raw(tmp_path, raw).tasks.iloc[0]
     loss = umi_los_path_loss_db(100.0, 3.5)
@@ -190,10 +191,7 @@ FULL_FLOPS = STEM + 12 * LAYER + HEAD
 
 def two_full_offloads(tmp_path, **server_fields):
     """Two full offloads 1 ms apart to one edge core of 1e10 FLOP/s (0.88 s a task)."""
-    tmp_path.mkdir(exist_ok=True)
-    (tmp_path / "two.csv").write_text("t_s,device\n1.0,0\n1.001,0\n")
-    raw = one_device(horizon_s=5.0)
-    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "two.csv"}
+    raw = replaying(tmp_path, [1.0, 1.001], 5.0)
     raw["devices"][0]["split_layer"] = 0
     raw["edge_servers"][0].update(core_flops=1.0e10, **server_fields)
     return run_raw(tmp_path, raw).tasks.sort_values("t_arrival").reset_index(drop=True)
@@ -225,9 +223,7 @@ def test_a_task_that_would_wait_too_long_is_forwarded_to_the_cloud(tmp_path):
 
 
 def test_a_base_station_whose_server_is_the_cloud_sends_over_its_own_backhaul(tmp_path):
-    (tmp_path / "one.csv").write_text("t_s,device\n1.0,0\n")
-    raw = one_device(horizon_s=3.0)
-    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw = replaying(tmp_path, [1.0], 3.0)
     raw["devices"][0]["split_layer"] = 0
     raw["base_stations"][0]["server"] = "cloud"
     raw["cloud"] = {"cores": 4, "core_flops": 2.0e12}
@@ -267,9 +263,7 @@ def test_a_short_task_result_does_not_wait_for_a_longer_one_admitted_before_it(t
 
 def test_molecular_absorption_adds_its_db_per_km_over_the_ground_distance(tmp_path):
     """absorption_db_per_km = 100 at 100 m: 10 dB more loss, both ways."""
-    (tmp_path / "one.csv").write_text("t_s,device\n1.03,0\n")
-    raw = one_device(horizon_s=3.0)
-    raw["devices"][0]["arrivals"] = {"process": "trace", "path": "one.csv"}
+    raw = replaying(tmp_path, [1.03], 3.0)
     raw["channel"]["absorption_db_per_km"] = 100.0
     task = run_raw(tmp_path, raw).tasks.iloc[0]
     loss = umi_los_path_loss_db(100.0, 3.5) + 10.0
