@@ -257,6 +257,7 @@ def train_command(scenario: str, solver: str, epochs: int, seeds: str, out_dir: 
         TimeRemainingColumn,
     )
 
+    from netsim.stop_signals import stop_signals_interrupt
     from netsim.training import train  # torch loads only for this command
 
     seed_list = _seeds(seeds)
@@ -277,9 +278,18 @@ def train_command(scenario: str, solver: str, epochs: int, seeds: str, out_dir: 
             bar.update(job, description=f"training {solver} (epochs)", completed=done,
                        total=total)
 
-        curves = train(loaded, solver, epochs, seed_list, Path(out_dir), n_states=states,
-                       batch=batch, device=device, reward=reward, source=source,
-                       progress=progress, save_every=save_every, resume=resume)
+        try:
+            with stop_signals_interrupt():
+                curves = train(loaded, solver, epochs, seed_list, Path(out_dir),
+                               n_states=states, batch=batch, device=device, reward=reward,
+                               source=source, progress=progress, save_every=save_every,
+                               resume=resume)
+        except KeyboardInterrupt:
+            bar.stop()
+            again = (f"; --resume continues from the last snapshot (every {save_every} "
+                     "epochs)" if solver in ("diffusion", "ppo") else "")
+            fail(f"training stopped: {out_dir} keeps each seed's checkpoint and curves up to "
+                 f"its last finished epoch{again}", 130)
     last = curves[curves.epoch == curves.epoch.max()]
     click.echo(f"{solver}: final ratio to the optimum {last.ratio.mean():.4f} "
                f"(mean over {len(seed_list)} seeds); outputs: {out_dir}")

@@ -19,7 +19,6 @@ import itertools
 import json
 import os
 import signal
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +33,7 @@ import yaml
 
 from netsim.inputs import yaml_reader
 from netsim.scenario.loader import ScenarioError, load_scenario
+from netsim.stop_signals import stop_signals_interrupt
 
 Progress = Callable[[int, int], None]  # (runs finished, runs in all)
 
@@ -195,28 +195,6 @@ def _ignore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-@contextlib.contextmanager
-def _stop_signals_interrupt() -> Iterator[None]:
-    """Ctrl-C and SIGTERM raise KeyboardInterrupt in the sweep while it runs, even when the
-    process started with SIGINT ignored (a background job of a script, a test runner's
-    worker), where Python installs no handler of its own; the previous handlers come back
-    after. Only the main thread may set handlers: elsewhere nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = {signum: signal.signal(signum, interrupt)
-                for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 def _local(scenario: str, todo: list[RunSpec], out_dir: Path, workers: int) -> Iterator[dict]:
     """Rows as runs finish. On Ctrl-C (KeyboardInterrupt here) the queued runs are
     cancelled, the running ones asked to stop (SIGTERM: they end `interrupted`), and the
@@ -314,7 +292,7 @@ def sweep(scenario: str | Path, settings: Sequence[str], seeds: Sequence[int], o
     order = {spec.run_id: i for i, spec in enumerate(specs)}  # the grid's order
     if progress is not None:
         progress(len(rows), len(specs))
-    with _stop_signals_interrupt():
+    with stop_signals_interrupt():
         return _run_grid(scenario, specs, todo, rows, order, out_dir, backend, workers,
                          address, progress)
 

@@ -124,6 +124,10 @@ def make_solver(name: str, seed: int, device: str, reward: str, batch: int = 512
     return cls(seed)
 
 
+class TrainingStopped(Exception):
+    """A seed's training thread stopping at the end of an epoch, as asked."""
+
+
 def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Sequence[int],
           out_dir: Path,
           n_states: int = 2048, batch: int = 512, device: str = "cpu",
@@ -134,7 +138,9 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
     collect_states); write checkpoints and curves-SOLVER.parquet, also every `save_every`
     epochs while training (so an interrupted training keeps its latest checkpoints and
     curves; a learning solver also writes its whole training state, and `resume` continues
-    from it exactly); return the curves (one row per epoch and seed)."""
+    from it exactly); return the curves (one row per epoch and seed). On KeyboardInterrupt
+    every seed saves its checkpoint and curves at the end of its current epoch, then the
+    interrupt goes on."""
     if resume and solver_name not in ("diffusion", "ppo"):
         raise ValueError(f"resuming is built for the learning solvers, not '{solver_name}'")
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
@@ -150,6 +156,7 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
     workers = max(1, len(seeds))
     use_torch_threads(max(1, available_cores() // workers))
     done, lock = [0], threading.Lock()
+    stop = threading.Event()  # set on Ctrl-C: the seeds' threads cannot be interrupted
     total = epochs * len(seeds)
     log.info("training %s: %d seeds x %d epochs", solver_name, len(seeds), epochs)
 
@@ -201,6 +208,9 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
                                               metrics["utility"] / float(problem.optimum.mean())),
                          "wall_s": time.perf_counter() - start})
             tick()
+            if stop.is_set():
+                save_so_far(seed, solver)
+                raise TrainingStopped
             if save_every and (step + 1) % save_every == 0 and step + 1 < epochs:
                 save_so_far(seed, solver)
 
@@ -214,8 +224,15 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
             snapshot.unlink(missing_ok=True)  # trained to the end: nothing to resume
         return rows, solver
 
-    with ThreadPoolExecutor(workers) as pool:
-        finished = list(pool.map(one_seed, seeds))
+    pool = ThreadPoolExecutor(workers)
+    try:
+        futures = [pool.submit(one_seed, seed) for seed in seeds]
+        finished = [future.result() for future in futures]
+    except KeyboardInterrupt:  # each seed saves what it has and stops at its next epoch
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     for seed, (_, solver) in zip(seeds, finished):  # in seed order: one writer of the file
         _write_evaluation(out_dir, solver_name, seed, solver,
                           problem_for(loaded, mechanism, held_out, seed + 7))

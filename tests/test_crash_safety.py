@@ -187,6 +187,29 @@ def test_ctrl_c_during_a_sweep_cancels_queued_runs_and_keeps_finished_ones(tmp_p
     assert (table.status == "complete").all()
 
 
+def test_ctrl_c_stops_a_training_of_several_seeds_and_each_keeps_its_last_epoch(tmp_path):
+    """Seeds train on threads, which a signal cannot stop: each stops at the end of its
+    epoch, saving its checkpoint and curves. Started with SIGINT ignored, as a background
+    job is."""
+    out = tmp_path / "train"
+    proc = _netsim("train", str(SCENARIOS / "paper_case_study.yaml"), "--solver", "diffusion",
+                   "--epochs", "100000", "--seeds", "0..1", "--states", "64", "--batch", "64",
+                   "--save-every", "3", "--out", str(out), start_new_session=True,
+                   preexec_fn=_ignore_sigint)
+    curves = out / "curves-diffusion.parquet"
+    _wait_for(curves.exists)  # the first seed to finish three epochs saved
+    os.killpg(proc.pid, signal.SIGINT)
+    sent = time.monotonic()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "training stopped" in stderr
+    assert time.monotonic() - sent < 30.0
+    table = pd.read_parquet(curves)
+    for seed in (0, 1):
+        epochs = table[table.seed == seed].epoch
+        assert epochs.tolist() == list(range(len(epochs))) and len(epochs) >= 1
+        assert (out / f"diffusion-seed{seed}.safetensors").exists()
+
+
 def test_a_stop_request_during_a_long_band_sharing_kernel_is_forced_within_a_second(
         tmp_path, monkeypatch):
     from netsim.network import radio
