@@ -37,52 +37,77 @@ from netsim.scenario.loader import LoadedScenario, load_scenario
 from netsim.solvers.learning import action_dim, to_action
 
 
-class MarketEnv(gym.Env):
-    metadata: ClassVar[dict] = {"render_modes": []}
+class MarketEpisodes:
+    """What both RL environments (this one and netsim/multi_agent.py) share: the scenario,
+    the folder episodes are recorded in (a scratch folder holding only the one in progress,
+    or `out_dir`, which keeps every one), and the run of the episode in progress."""
 
-    def __init__(self, scenario: str | Path | LoadedScenario, overrides: tuple[str, ...] = (),
-                 out_dir: str | Path | None = None):
+    def _open(self, scenario: str | Path | LoadedScenario, overrides: tuple[str, ...],
+              out_dir: str | Path | None) -> list[tuple[str, Any]]:
+        """Load the scenario; return each leader's first game at seed 0, and set the
+        mechanism and the scenario's number of devices (read from a run never started)."""
         self.loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(
             scenario, overrides)
         if self.loaded.scenario.market is None:
-            raise ValueError("MarketEnv needs a scenario with a `market:` block")
+            raise ValueError(f"{type(self).__name__} needs a scenario with a `market:` block")
         self._tmp = None if out_dir is not None else tempfile.TemporaryDirectory()
         self.out_dir = Path(out_dir) if out_dir is not None else Path(self._tmp.name)
-        probe = Simulation(self.loaded, self.out_dir / "probe", seed=0, overwrite=True)
-        _, _, state, _ = next(probe.market.games())
-        mechanism = probe.market.mechanism
-        self.view = LeaderView(mechanism, state, probe.n_devices)
-        probe.movement.close()  # never started: nothing else to stop
-        shutil.rmtree(self.out_dir / "probe", ignore_errors=True)
         self.keep_episodes = out_dir is not None
-        self.observation_space = gym.spaces.Box(-1.0, 1.0, (self.view.size,), np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (action_dim(mechanism, state),),
-                                           np.float32)
         self.sim: Simulation | None = None
         self.episode = 0
+        probe = Simulation(self.loaded, self.out_dir / "probe", seed=0, overwrite=True)
+        games = [(leader, state) for leader, _, state, _ in probe.market.games()]
+        self.mechanism, self.n_devices = probe.market.mechanism, probe.n_devices
+        probe.movement.close()  # never started: nothing else to stop
+        shutil.rmtree(self.out_dir / "probe", ignore_errors=True)
+        return games
 
-    def _advance(self) -> bool:
-        return advance(self.sim)
-
-    def _observation(self) -> np.ndarray:
-        return self.view(self.sim.market.waiting[1])
-
-    def _end_episode(self, status: str) -> None:
-        end_episode(self.sim, status, self.keep_episodes)
-        self.sim = None
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+    def _start_episode(self, seed: int) -> None:
+        """End the episode in progress (interrupted) and run a new one to its first
+        decision."""
         if self.sim is not None:
             self._end_episode("interrupted")
-        run_seed = int(self.np_random.integers(0, 2**31 - 1)) if seed is None else seed
         self.episode += 1
-        self.sim = Simulation(self.loaded, self.out_dir / f"episode-{self.episode}", run_seed,
+        self.sim = Simulation(self.loaded, self.out_dir / f"episode-{self.episode}", seed,
                               overwrite=True)
         self.sim.market.external = True
         self.sim.start()
         if not self._advance():
             raise RuntimeError("the scenario's horizon ends before its first market epoch")
+
+    def _advance(self) -> bool:
+        return advance(self.sim)
+
+    def _end_episode(self, status: str) -> None:
+        end_episode(self.sim, status, self.keep_episodes)
+        self.sim = None
+
+    def close(self) -> None:
+        if self.sim is not None:
+            self._end_episode("interrupted")
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+class MarketEnv(MarketEpisodes, gym.Env):
+    metadata: ClassVar[dict] = {"render_modes": []}
+
+    def __init__(self, scenario: str | Path | LoadedScenario, overrides: tuple[str, ...] = (),
+                 out_dir: str | Path | None = None):
+        (_, state), *_ = self._open(scenario, overrides, out_dir)
+        self.view = LeaderView(self.mechanism, state, self.n_devices)
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (self.view.size,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (action_dim(self.mechanism, state),),
+                                           np.float32)
+
+    def _observation(self) -> np.ndarray:
+        return self.view(self.sim.market.waiting[1])
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._start_episode(int(self.np_random.integers(0, 2**31 - 1)) if seed is None
+                            else seed)
         return self._observation(), {"t": self.sim.env.now}
 
     def step(self, action: np.ndarray):
@@ -100,12 +125,6 @@ class MarketEnv(gym.Env):
             return np.zeros(self.observation_space.shape, dtype=np.float32), reward, True, \
                 False, info
         return self._observation(), reward, False, False, info
-
-    def close(self) -> None:
-        if self.sim is not None:
-            self._end_episode("interrupted")
-        if self._tmp is not None:
-            self._tmp.cleanup()
 
 
 def advance(sim: Simulation) -> bool:

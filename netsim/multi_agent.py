@@ -22,8 +22,6 @@ Install the extra from a clone: pip install -e '.[rl]'.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -31,43 +29,28 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from netsim.engine import Simulation
-from netsim.gym import advance, end_episode
+from netsim.gym import MarketEpisodes
 from netsim.observation import LeaderView
-from netsim.scenario.loader import LoadedScenario, load_scenario
+from netsim.scenario.loader import LoadedScenario
 from netsim.solvers.learning import action_dim, to_action
 
 
-class MarketParallelEnv(ParallelEnv):
+class MarketParallelEnv(MarketEpisodes, ParallelEnv):
     metadata: ClassVar[dict] = {"name": "netsim_market_v0", "render_modes": []}
 
     def __init__(self, scenario: str | Path | LoadedScenario, overrides: tuple[str, ...] = (),
                  out_dir: str | Path | None = None):
-        self.loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(
-            scenario, overrides)
-        if self.loaded.scenario.market is None:
-            raise ValueError("MarketParallelEnv needs a scenario with a `market:` block")
-        self._tmp = None if out_dir is not None else tempfile.TemporaryDirectory()
-        self.out_dir = Path(out_dir) if out_dir is not None else Path(self._tmp.name)
-        self.keep_episodes = out_dir is not None
-        probe = Simulation(self.loaded, self.out_dir / "probe", seed=0, overwrite=True)
-        self.mechanism = probe.market.mechanism
-        self.possible_agents: list[str] = []
-        self._views: dict[str, LeaderView] = {}
-        self._observation_spaces: dict[str, spaces.Box] = {}
-        self._action_spaces: dict[str, spaces.Box] = {}
-        for leader, _, state, _ in probe.market.games():
-            self.possible_agents.append(leader)
-            self._views[leader] = LeaderView(self.mechanism, state, probe.n_devices)
-            self._observation_spaces[leader] = spaces.Box(
-                -1.0, 1.0, (self._views[leader].size,), np.float32)
-            self._action_spaces[leader] = spaces.Box(
-                -1.0, 1.0, (action_dim(self.mechanism, state),), np.float32)
-        probe.movement.close()  # never started: nothing else to stop
-        shutil.rmtree(self.out_dir / "probe", ignore_errors=True)
+        games = self._open(scenario, overrides, out_dir)
+        self.possible_agents = [leader for leader, _ in games]
+        self._views = {leader: LeaderView(self.mechanism, state, self.n_devices)
+                       for leader, state in games}
+        self._observation_spaces = {leader: spaces.Box(-1.0, 1.0, (view.size,), np.float32)
+                                    for leader, view in self._views.items()}
+        self._action_spaces = {leader: spaces.Box(-1.0, 1.0,
+                                                  (action_dim(self.mechanism, state),),
+                                                  np.float32)
+                               for leader, state in games}
         self.agents: list[str] = []
-        self.sim: Simulation | None = None
-        self.episode = 0
         self._last: dict[str, np.ndarray] = {}
 
     def observation_space(self, agent: str) -> spaces.Box:
@@ -78,9 +61,6 @@ class MarketParallelEnv(ParallelEnv):
 
     # ------------------------------------------------------------------ the run
 
-    def _advance(self) -> bool:
-        return advance(self.sim)
-
     def _observations(self) -> dict[str, np.ndarray]:
         """Every agent's view of this epoch's games (its last one where it has none)."""
         for leader, _, seen in self.sim.market.epoch_games:
@@ -89,24 +69,11 @@ class MarketParallelEnv(ParallelEnv):
         return {agent: self._last.get(agent, np.zeros(self._views[agent].size, np.float32))
                 for agent in self.agents}
 
-    def _end_episode(self, status: str) -> None:
-        end_episode(self.sim, status, self.keep_episodes)
-        self.sim = None
-
     def reset(self, seed: int | None = None, options: dict | None = None):
-        if self.sim is not None:
-            self._end_episode("interrupted")
-        run_seed = int(np.random.default_rng().integers(0, 2**31 - 1)) if seed is None \
-            else seed
-        self.episode += 1
         self.agents = list(self.possible_agents)
         self._last = {}
-        self.sim = Simulation(self.loaded, self.out_dir / f"episode-{self.episode}",
-                              run_seed, overwrite=True)
-        self.sim.market.external = True
-        self.sim.start()
-        if not self._advance():
-            raise RuntimeError("the scenario's horizon ends before its first market epoch")
+        self._start_episode(int(np.random.default_rng().integers(0, 2**31 - 1))
+                            if seed is None else seed)
         t = self.sim.env.now
         return self._observations(), {agent: {"t": t} for agent in self.agents}
 
@@ -143,10 +110,3 @@ class MarketParallelEnv(ParallelEnv):
                 truncations, infos
         return (self._observations(), rewards, dict.fromkeys(self.agents, False),
                 dict.fromkeys(self.agents, False), infos)
-
-    def close(self) -> None:
-        if self.sim is not None:
-            self._end_episode("interrupted")
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None

@@ -45,6 +45,16 @@ def one_device(**changes) -> dict:
     return raw
 
 
+def run_readme_block(after: str, old: str = "", new: str = "") -> dict:
+    """Execute the first code block of README.md after the text `after` (with `old` made
+    `new`, to keep it small) in the current folder; return the names it defined."""
+    block = (ROOT / "README.md").read_text().split(after, 1)[1].split("```", 2)[1]
+    block = block.split("\n", 1)[1]  # past the fence's language tag, if any
+    namespace: dict = {}
+    exec(compile(block.replace(old, new), "README.md", "exec"), namespace)
+    return namespace
+
+
 def write_scenario(folder: Path, raw: dict, name: str = "scenario.yaml") -> Path:
     path = folder / name
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")

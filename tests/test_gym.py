@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import netsim
-from tests.conftest import SCENARIOS
+from tests.conftest import ROOT, SCENARIOS, run_readme_block
 
 gymnasium = pytest.importorskip("gymnasium")
 
@@ -43,15 +43,10 @@ def test_random_episode_runs_to_the_horizon(tmp_path):
     assert len(run.tasks) == run.manifest["counts"]["arrived"] > 0
 
 
-def test_readme_gym_example_runs(tmp_path, monkeypatch):
-    from tests.conftest import ROOT
-
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("## Training an external RL agent", 1)[1].split("```\n", 2)[1]
+def test_readme_gym_example_runs(monkeypatch):
     monkeypatch.chdir(ROOT)
-    namespace: dict = {}
-    exec(compile(block.replace('("horizon_s=600",)', '("horizon_s=120",)'), "README", "exec"),
-         namespace)
+    namespace = run_readme_block("## Training an external RL agent", '("horizon_s=600",)',
+                                 '("horizon_s=120",)')
     assert namespace["done"] and namespace["info"]["t"] == 120.0
     namespace["env"].close()
 

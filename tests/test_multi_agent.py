@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import netsim
-from tests.conftest import ROOT, SCENARIOS
+from tests.conftest import ROOT, SCENARIOS, run_readme_block
 
 pytest.importorskip("pettingzoo")
 
@@ -56,10 +56,7 @@ def test_the_default_scratch_folder_keeps_nothing(tmp_path, monkeypatch):
 
 def test_the_readme_stable_baselines3_example_runs(monkeypatch):
     pytest.importorskip("stable_baselines3")
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("With stable-baselines3", 1)[1].split("```\n", 2)[1]
     monkeypatch.chdir(ROOT)
-    namespace: dict = {}
-    exec(compile(block.replace("total_timesteps=4096", "total_timesteps=64"), "README", "exec"),
-         namespace)
+    namespace = run_readme_block("With stable-baselines3", "total_timesteps=4096",
+                                 "total_timesteps=64")
     assert 0.0 < namespace["score"] <= 1.0 + 1e-9
