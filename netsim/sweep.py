@@ -273,6 +273,7 @@ def validate_grid(scenario: str | Path, specs: Sequence[RunSpec]) -> None:
                          "was run\n" + "\n".join(problems))
 
 
+@stop_signals_interrupt()  # Ctrl-C and SIGTERM stop it, whatever the process started with
 def sweep(scenario: str | Path, settings: Sequence[str], seeds: Sequence[int], out_dir: Path,
           backend: str = "local", workers: int = 2, address: str | None = None,
           progress: Progress | None = None) -> pd.DataFrame:
@@ -292,14 +293,6 @@ def sweep(scenario: str | Path, settings: Sequence[str], seeds: Sequence[int], o
     order = {spec.run_id: i for i, spec in enumerate(specs)}  # the grid's order
     if progress is not None:
         progress(len(rows), len(specs))
-    with stop_signals_interrupt():
-        return _run_grid(scenario, specs, todo, rows, order, out_dir, backend, workers,
-                         address, progress)
-
-
-def _run_grid(scenario, specs, todo, rows, order, out_dir, backend, workers, address,
-              progress) -> pd.DataFrame:
-    """Run the runs not yet done, adding each finished one's row to results.parquet."""
     if backend == "local":
         results = _local(str(scenario), todo, out_dir, workers)
     elif backend == "dask":

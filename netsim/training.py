@@ -224,15 +224,13 @@ def train(loaded: LoadedScenario, solver_name: str, epochs: int, seeds: int | Se
             snapshot.unlink(missing_ok=True)  # trained to the end: nothing to resume
         return rows, solver
 
-    pool = ThreadPoolExecutor(workers)
-    try:
+    with ThreadPoolExecutor(workers) as pool:
         futures = [pool.submit(one_seed, seed) for seed in seeds]
-        finished = [future.result() for future in futures]
-    except KeyboardInterrupt:  # each seed saves what it has and stops at its next epoch
-        stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown()
+        try:
+            finished = [future.result() for future in futures]
+        except BaseException:  # Ctrl-C, or a seed failed: the others save and stop at the
+            stop.set()  # end of their epoch, and the pool waits for them
+            raise
     for seed, (_, solver) in zip(seeds, finished):  # in seed order: one writer of the file
         _write_evaluation(out_dir, solver_name, seed, solver,
                           problem_for(loaded, mechanism, held_out, seed + 7))
